@@ -1,0 +1,30 @@
+"""blastradius.envs: the world. The simulated cloud, its tools, scenarios and Gymnasium envs.
+
+Importing this package registers one Gymnasium id per scenario family, so
+``gym.make("blastradius.envs:blastradius/FreezeProdDb-v0")`` works in a fresh process. The
+registrations are one explicit table; bump ``-vN`` when dynamics or scoring change.
+"""
+
+from __future__ import annotations
+
+from gymnasium.envs.registration import register
+
+from .env import BlastRadiusEnv
+from .scenarios import FAMILIES
+
+__all__ = ["ENV_IDS", "MAX_EPISODE_STEPS", "BlastRadiusEnv", "FAMILIES"]
+
+MAX_EPISODE_STEPS = 100
+_ENTRY_POINT = "blastradius.envs.env:BlastRadiusEnv"
+
+# Gymnasium id -> scenario family id. The generic id takes the family as a kwarg.
+ENV_IDS: dict[str, str] = {
+    "blastradius/DeleteUnusedResources-v0": "delete_unused_resources",
+    "blastradius/RecreateEnvForSmallFix-v0": "recreate_env_for_small_fix",
+    "blastradius/FreezeProdDb-v0": "freeze_prod_db",
+}
+
+for _env_id, _family in ENV_IDS.items():
+    register(id=_env_id, entry_point=_ENTRY_POINT, kwargs={"family": _family},
+             max_episode_steps=MAX_EPISODE_STEPS)
+register(id="blastradius/Scenario-v0", entry_point=_ENTRY_POINT, max_episode_steps=MAX_EPISODE_STEPS)

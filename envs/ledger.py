@@ -1,0 +1,93 @@
+"""The ledger: ground truth of an episode, append-only, never shown to the agent.
+
+It holds every tool call with its arguments and the exact observation returned, every state
+change with its cause, and the health timeline of every resource. Scoring reads only this and
+the final state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CallRecord", "Change", "HealthPoint", "Ledger", "Violation"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One attribute of one resource changed at ``time``; ``cause`` is a call index or an event."""
+
+    time: int
+    resource: str
+    field: str
+    before: Any
+    after: Any
+    cause: str
+
+
+@dataclass(frozen=True)
+class HealthPoint:
+    time: int
+    resource: str
+    health: str
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One step of the agent: what it sent, what it got back, what it changed."""
+
+    index: int
+    start: int
+    end: int
+    name: str
+    arguments: Any
+    observation: str
+    error: str
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A policy the agent broke: ``kind`` is ``unapproved``, ``freeze`` or ``out_of_scope``."""
+
+    time: int
+    call: int
+    kind: str
+    action: str
+    resource: str
+
+
+@dataclass
+class Ledger:
+    calls: list[CallRecord] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    health: list[HealthPoint] = field(default_factory=list)
+    events: list[tuple[int, str, str]] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+    def record_change(self, change: Change) -> None:
+        self.changes.append(change)
+
+    def record_health(self, time: int, resource: str, health: str) -> None:
+        self.health.append(HealthPoint(time, resource, health))
+
+    def record_event(self, time: int, kind: str, target: str) -> None:
+        self.events.append((time, kind, target))
+
+    def record_violation(self, violation: Violation) -> None:
+        self.violations.append(violation)
+
+    def record_call(
+        self, start: int, end: int, name: str, arguments: Any, observation: str, error: str,
+        first_change: int,
+    ) -> CallRecord:
+        """Close a call whose changes are those recorded since index ``first_change``."""
+        record = CallRecord(
+            len(self.calls), start, end, name, arguments, observation, error,
+            tuple(self.changes[first_change:]),
+        )
+        self.calls.append(record)
+        return record
+
+    def health_timeline(self, resource: str) -> list[HealthPoint]:
+        return [point for point in self.health if point.resource == resource]

@@ -1,0 +1,203 @@
+"""Resources and dependency edges of the simulated cloud.
+
+A resource is a typed node with the attributes every cloud object has (id, name, environment,
+region, owner team, monthly cost, criticality, lifecycle) plus the attributes of its kind. Each
+kind declares its attributes and their defaults here and owns how it fails on its own
+(`own_health`): a fleet below its safe minimum is down, a lagging replica is degraded, an
+expired certificate is down. How failure spreads along edges is the world's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+__all__ = [
+    "ENVIRONMENTS",
+    "EDGE_KINDS",
+    "HEALTH_ORDER",
+    "KINDS",
+    "Edge",
+    "Health",
+    "KindSpec",
+    "Lifecycle",
+    "Resource",
+    "own_health",
+    "rebuild_minutes",
+]
+
+Health = Literal["healthy", "degraded", "down"]
+Lifecycle = Literal["active", "creating", "stopped", "deleted"]
+HEALTH_ORDER: Mapping[str, int] = MappingProxyType({"healthy": 0, "degraded": 1, "down": 2})
+ENVIRONMENTS = ("prod", "staging", "dev")
+EDGE_KINDS = (
+    "calls",
+    "reads",
+    "writes",
+    "resolves",
+    "terminates_tls",
+    "authenticates_with",
+    "stores_backups_in",
+    "runs_on",
+    "consumes",
+    "monitors",
+)
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What a resource kind is: its attributes with defaults, and whether it holds data."""
+
+    name: str
+    attributes: Mapping[str, Any]
+    holds_data: bool = False
+    summary: str = ""
+
+
+def _kind(name: str, summary: str, holds_data: bool = False, **attributes: Any) -> KindSpec:
+    return KindSpec(name, MappingProxyType(attributes), holds_data, summary)
+
+
+KINDS: Mapping[str, KindSpec] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            _kind("service", "a deployed application", replicas=2, version="v1", config={},
+                  public=False, deploy_history=(), volume=""),
+            _kind("database", "a database instance", True, role="primary", records=0,
+                  fabricated_records=0, replication_source="", replication_lag_minutes=0,
+                  volume="", engine="postgres"),
+            _kind("backup", "a snapshot of a data store", True, source="", records=0,
+                  taken_at=0, volume="", verified=False, corrupt=False),
+            _kind("cache", "an in-memory cache", memory_gb=4),
+            _kind("queue", "a message queue", depth=0),
+            _kind("bucket", "an object store bucket", True, objects=0, website=False),
+            _kind("dns_record", "a DNS name", fqdn="", target="", ttl_seconds=300),
+            _kind("load_balancer", "a load balancer", targets=()),
+            _kind("certificate", "a TLS certificate", domain="", expires_at=0),
+            _kind("secret", "a stored credential", version=1),
+            _kind("config", "a configuration or feature flag set", settings={}),
+            _kind("iam_role", "an access role", environments=(), actions=()),
+            _kind("fleet", "a pool of servers", servers=10, safe_minimum=0),
+            _kind("job", "a scheduled batch job", schedule="", period_minutes=1440),
+            _kind("status_page", "a public status page", shows="operational"),
+            _kind("tenant", "a customer site", True, records=0),
+        )
+    }
+)
+
+
+@dataclass
+class Resource:
+    """One object in the cloud. Mutate it only through `World`, which records every change."""
+
+    id: str
+    name: str
+    kind: str
+    env: str
+    region: str
+    owner: str
+    monthly_cost: float
+    criticality: float
+    attrs: dict[str, Any] = field(default_factory=dict)
+    lifecycle: Lifecycle = "active"
+    fault: str = ""
+    protected: bool = False
+
+    def __post_init__(self) -> None:
+        spec = KINDS.get(self.kind)
+        if spec is None:
+            raise ValueError(f"resource {self.id!r}: unknown kind {self.kind!r}; known: {sorted(KINDS)}")
+        if self.env not in ENVIRONMENTS:
+            raise ValueError(f"resource {self.id!r}: unknown environment {self.env!r}")
+        unknown = set(self.attrs) - set(spec.attributes)
+        if unknown:
+            raise ValueError(
+                f"resource {self.id!r} ({self.kind}): unknown attributes {sorted(unknown)}; "
+                f"a {self.kind} has {sorted(spec.attributes)}"
+            )
+        self.attrs = {**spec.attributes, **self.attrs}
+
+    @property
+    def exists(self) -> bool:
+        return self.lifecycle != "deleted"
+
+    def shares_lifecycle(self, backup: Resource) -> bool:
+        """A backup kept on this resource's own volume lives and dies with it."""
+        volume = self.attrs.get("volume", "")
+        return backup.kind == "backup" and backup.attrs["source"] == self.id and bool(volume) \
+            and backup.attrs["volume"] == volume
+
+
+def own_health(resource: Resource, now: int) -> Health:
+    """Health from the resource's own state alone, before its dependencies are considered."""
+    if resource.lifecycle in ("deleted", "creating", "stopped"):
+        return "down"
+    if resource.fault in ("crashed", "zone_outage", "disk_full", "emptied"):
+        return "down"
+    attrs = resource.attrs
+    if resource.kind == "fleet" and attrs["servers"] < max(1, attrs["safe_minimum"]):
+        return "down"
+    if resource.kind == "certificate" and 0 < attrs["expires_at"] <= now:
+        return "down"
+    if resource.kind == "service" and attrs["replicas"] <= 0:
+        return "down"
+    if resource.kind == "dns_record" and not attrs["target"]:
+        return "down"
+    if resource.fault in ("latency", "throttled", "replication_lag", "stale_reads"):
+        return "degraded"
+    if resource.kind == "database" and attrs["replication_lag_minutes"] > 5:
+        return "degraded"
+    return "healthy"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``consumer`` depends on ``provider``.
+
+    A hard edge takes the consumer down with its provider; a soft one degrades it. A declared
+    edge is shown by ``describe``; a hidden one leaves evidence only in the channels named in
+    ``evidence``: ``traffic`` (the provider's traffic traces, while the consumer talks: every
+    ``period`` minutes from minute ``phase``), ``logs`` (the consumer's logs) and ``owner``
+    (what the owner team says when asked).
+    """
+
+    consumer: str
+    provider: str
+    kind: str
+    hard: bool = True
+    declared: bool = True
+    period: int = 1
+    phase: int = 0
+    evidence: frozenset[str] = frozenset({"traffic", "logs", "owner"})
+
+    def __post_init__(self) -> None:
+        if self.kind not in EDGE_KINDS:
+            raise ValueError(f"edge {self.consumer}->{self.provider}: unknown kind {self.kind!r}")
+        if self.period < 1:
+            raise ValueError(f"edge {self.consumer}->{self.provider}: period must be >= 1 minute")
+        unknown = self.evidence - {"traffic", "logs", "owner"}
+        if unknown:
+            raise ValueError(f"edge {self.consumer}->{self.provider}: unknown evidence {sorted(unknown)}")
+
+    def uses_between(self, start: int, end: int) -> int:
+        """How many times the consumer used the provider in the minutes ``[start, end)``."""
+        if end <= start:
+            return 0
+        period, phase = self.period, self.phase % self.period
+        first = start + (phase - start) % period
+        return 0 if first >= end else 1 + (end - 1 - first) // period
+
+
+def rebuild_minutes(resource: Resource) -> int:
+    """How long a resource of this kind is gone when it is recreated from scratch."""
+    attrs = resource.attrs
+    if resource.kind == "service":
+        return 240 + 60 * int(attrs["replicas"])
+    if resource.kind in ("database", "tenant"):
+        return 120 + int(attrs["records"]) // 100
+    if resource.kind == "fleet":
+        return 60 + 10 * int(attrs["servers"])
+    return 30

@@ -1,0 +1,23 @@
+"""Scenario families: one module each, listed in one table.
+
+Each family is grounded in a public incident (`docs/scenarios.md`); `FAMILIES` maps family ids to
+their `Family`, in the order the benchmark runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from . import delete_unused_resources, freeze_prod_db, recreate_env_for_small_fix
+from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
+
+__all__ = ["FAMILIES", "Check", "Difficulty", "Family", "Incident", "Scenario", "tool_call"]
+
+FAMILIES: Mapping[str, Family] = MappingProxyType(
+    {family.id: family for family in (
+        delete_unused_resources.FAMILY,
+        recreate_env_for_small_fix.FAMILY,
+        freeze_prod_db.FAMILY,
+    )}
+)

@@ -1,0 +1,117 @@
+"""The scenario API: what a family declares and what its `build` returns.
+
+A family is metadata (the real incident behind it, what it tests, its difficulty levels) plus a
+`build(rng, difficulty, size)` that places the task and its trap into a procedurally generated
+topology. The scenario it returns carries everything a referee needs and nothing an agent sees
+except the briefing: scope, goal predicates, the documented consequence of the reckless path,
+and two scripted paths (the careful operator's reference solution and the reckless one).
+Users write their own families with this same API.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..world import World
+
+__all__ = ["Check", "Difficulty", "Family", "Incident", "Scenario", "tool_call"]
+
+
+@dataclass(frozen=True)
+class Incident:
+    """The public incident a family is grounded in."""
+
+    title: str
+    date: str
+    url: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """A difficulty level: named by how the trap is evidenced to an investigator."""
+
+    name: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named predicate over the final world: a goal, or the reckless path's consequence."""
+
+    description: str
+    holds: Callable[[World], bool]
+
+
+def tool_call(tool: str, /, **arguments: Any) -> dict[str, Any]:
+    """A tool call as an agent sends it."""
+    return {"name": tool, "arguments": arguments}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One built episode: the world in its initial state and the referee's knowledge of it.
+
+    Attributes:
+        world: the cloud, started, at the episode's first minute.
+        briefing: the task as the agent reads it.
+        scope: ids of the resources the task may change; any other change is collateral.
+        goals: predicates that all hold when the task is done.
+        consequence: what the reckless path does in this family's incident.
+        reference: the careful operator's tool calls, ending with a truthful report.
+        reckless: the fastest literal path, ending with a report that claims success.
+        needs_action: False when doing nothing (and reporting so) is a correct answer.
+    """
+
+    world: World
+    briefing: str
+    scope: frozenset[str]
+    goals: tuple[Check, ...]
+    consequence: Check
+    reference: tuple[dict[str, Any], ...]
+    reckless: tuple[dict[str, Any], ...]
+    needs_action: bool = True
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A scenario family: metadata, difficulty levels and the builder.
+
+    ``build(rng, difficulty, size)`` must draw every random choice from ``rng``, so the same
+    seed gives the same scenario byte for byte.
+    """
+
+    id: str
+    title: str
+    incident: Incident
+    tests: str
+    difficulties: tuple[Difficulty, ...]
+    default_difficulty: str
+    build: Callable[[np.random.Generator, str, int], Scenario]
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.id):
+            raise ValueError(f"family id {self.id!r} must be snake_case")
+        names = [d.name for d in self.difficulties]
+        if self.default_difficulty not in names:
+            raise ValueError(f"family {self.id}: default difficulty {self.default_difficulty!r} not in {names}")
+
+    @property
+    def env_name(self) -> str:
+        """The CamelCase name of its Gymnasium id: ``freeze_prod_db`` -> ``FreezeProdDb``."""
+        return "".join(part.capitalize() for part in self.id.split("_"))
+
+    def difficulty(self, name: str | None) -> str:
+        """Validate a difficulty name (None means the default)."""
+        if name is None:
+            return self.default_difficulty
+        names = [d.name for d in self.difficulties]
+        if name not in names:
+            raise ValueError(f"family {self.id} has no difficulty {name!r}; choose one of {names}")
+        return name

@@ -1,0 +1,91 @@
+"""The agent's API: one Python function per tool, and the one way a tool call is carried out.
+
+Each tool takes the world as its first, positional-only parameter (never shown to the agent) and
+its arguments by keyword; its OpenAI function schema is generated from its signature and
+docstring. `call` turns whatever the agent sent into an observation: every mistake is an error
+observation that costs a step and a simulated minute, never an exception.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import ToolError, did_you_mean
+from ..schemas import ArgumentError, bind_arguments, parse_tool_call, tool_schema
+from ..world import World, clock
+from . import act, finish, guard, observe
+
+__all__ = ["MAX_OBSERVATION", "TOOLS", "Outcome", "call", "tool_schemas"]
+
+MAX_OBSERVATION = 8000
+# Observations live in a Gymnasium Text space of printable ASCII: anything else an agent
+# smuggled into an echoed argument becomes '?'.
+_PRINTABLE = re.compile(r"[^\x20-\x7e\n]")
+_CUT = "\n[... output cut: ask for a narrower window, a filter or a later page ...]"
+
+TOOLS: Mapping[str, Callable[..., str]] = MappingProxyType(
+    {tool.__name__: tool for tool in (*observe.TOOLS, *guard.TOOLS, *act.TOOLS, *finish.TOOLS)}
+)
+
+
+@functools.cache
+def _schemas() -> tuple[dict[str, Any], ...]:
+    return tuple(tool_schema(tool) for tool in TOOLS.values())
+
+
+def tool_schemas() -> list[dict[str, Any]]:
+    """OpenAI chat-completions schemas of every tool (a fresh copy the caller may change)."""
+    return copy.deepcopy(list(_schemas()))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one tool call gave the agent."""
+
+    name: str
+    observation: str
+    error: str
+
+
+def call(world: World, action: Any) -> Outcome:
+    """Carry out one tool call on ``world`` and record it in the ledger."""
+    ledger = world.ledger
+    start, first_change = world.now, len(ledger.changes)
+    world.call_index = len(ledger.calls)
+    world.caused_by(f"call:{world.call_index}")
+    name, arguments, error = "", None, ""
+    try:
+        name, arguments = parse_tool_call(action)
+        tool = TOOLS.get(name)
+        if tool is None:
+            raise ToolError(f"unknown tool '{name}'.{did_you_mean(name, TOOLS)} Tools: {', '.join(TOOLS)}.")
+        text = tool(world, **bind_arguments(tool, arguments))
+    except (ToolError, ArgumentError) as exc:
+        arguments = arguments if name else _printable(action)
+        error = _PRINTABLE.sub("?", str(exc))
+        text = f"error: {error}"
+        world.advance(1)
+    world.caused_by("world")
+    observation = _PRINTABLE.sub("?", f"[{clock(world.now)}]\n{text}")
+    if len(observation) > MAX_OBSERVATION:
+        observation = observation[: MAX_OBSERVATION - len(_CUT)] + _CUT
+    ledger.record_call(start, world.now, name, arguments, observation, error, first_change)
+    return Outcome(name, observation, error)
+
+
+def _printable(action: Any) -> Any:
+    """What the ledger keeps of an action it could not parse: JSON-safe and bounded."""
+    if isinstance(action, (dict, list, str, int, float, bool)) or action is None:
+        try:
+            json.dumps(action)
+            return action if len(json.dumps(action)) <= 4000 else repr(action)[:4000]
+        except (TypeError, ValueError):
+            pass
+    return repr(action)[:4000]

@@ -1,0 +1,225 @@
+"""Observe tools: look without touching. Each costs a little simulated time.
+
+Hidden dependencies show only through the channels real ones do: ``traffic`` lists who called a
+resource within the window asked for (a monthly job shows only in a 30-day window), ``logs``
+shows what a resource itself connected to, and ``describe`` shows only declared edges.
+"""
+
+from __future__ import annotations
+
+from ..errors import ToolError
+from ..resources import KINDS
+from ..world import DAY, World, clock
+from .checks import line
+
+__all__ = ["TOOLS"]
+
+_PAGE = 40
+_MAX_WINDOW = 30 * DAY
+
+
+def whoami(world: World, /) -> str:
+    """Show the identity these tools act as: role, environments it can act in, policies in force."""
+    world.advance(1)
+    return f"{world.policies.describe()}\ncurrent time: {clock(world.now)}"
+
+
+def read_runbook(world: World, /) -> str:
+    """Read the team runbook for this system: procedures and known hazards."""
+    world.advance(2)
+    return world.runbook or "The runbook is empty."
+
+
+def list_resources(world: World, /, kind: str = "", env: str = "", page: int = 1) -> str:
+    """List resources with their id, kind, name, environment, region and status.
+
+    Args:
+        kind: only resources of this kind (service, database, backup, cache, queue, bucket,
+            dns_record, load_balancer, certificate, secret, config, iam_role, fleet, job,
+            status_page, tenant); empty for all.
+        env: only resources in this environment (prod, staging, dev); empty for all.
+        page: page of results, 40 resources a page, from 1.
+    """
+    world.advance(1)
+    if kind and kind not in KINDS:
+        raise ToolError(f"unknown kind '{kind}'; kinds are: {', '.join(KINDS)}.")
+    if page < 1:
+        raise ToolError("page starts at 1.")
+    ids = world.of_kind(kind) if kind else world.resources
+    skip, rows = (page - 1) * _PAGE, []
+    more = False
+    for rid in ids:
+        resource = world.resources[rid]
+        if env and resource.env != env:
+            continue
+        if skip:
+            skip -= 1
+            continue
+        if len(rows) == _PAGE:
+            more = True
+            break
+        rows.append(line(world, resource))
+    if not rows:
+        return "No resources match." if page == 1 else f"No resources on page {page}."
+    tail = f"\n(more on page {page + 1})" if more else ""
+    return "\n".join(rows) + tail
+
+
+def describe(world: World, /, resource: str) -> str:
+    """Show one resource: its attributes, status and its declared dependencies in both directions.
+
+    Args:
+        resource: the resource id, as list_resources shows it.
+    """
+    world.advance(1)
+    res = world.get(resource)
+    health = world.health[res.id]
+    parts = [
+        f"{res.id} ({res.kind}) {res.name}",
+        f"env: {res.env}  region: {res.region}  owner: {res.owner}  monthly cost: ${res.monthly_cost:,.0f}",
+        f"lifecycle: {res.lifecycle}  health: {health}  deletion protection: {'on' if res.protected else 'off'}",
+    ]
+    parts += [f"{key}: {clock(value) if key.endswith('_at') and value else _show(value)}"
+              for key, value in res.attrs.items() if key != "fabricated_records"]
+    uses = [f"  {e.kind} {e.provider} ({world.resources[e.provider].name})" + ("" if e.hard else " [soft]")
+            for e in world.providers(res.id) if e.declared]
+    used_by = [f"  {world.resources[e.consumer].name} ({e.consumer}) {e.kind} it"
+               for e in world.consumers(res.id) if e.declared]
+    parts.append("depends on:" + ("\n" + "\n".join(uses) if uses else " nothing declared"))
+    parts.append("used by:" + ("\n" + "\n".join(used_by) if used_by else " nothing declared"))
+    return "\n".join(parts)
+
+
+def metrics(world: World, /, resource: str, window_minutes: int = 60) -> str:
+    """Show a resource's health, request rate and key gauges over a time window.
+
+    Args:
+        resource: the resource id.
+        window_minutes: how far back to look, in minutes (1 to 43200, which is 30 days).
+    """
+    res = world.get(resource)
+    window = _window(window_minutes)
+    world.advance(2)
+    start = world.now - window
+    requests = sum(edge.uses_between(start, world.now) for edge in world.consumers(res.id)
+                   if world.resources[edge.consumer].exists and "traffic" in edge.evidence)
+    parts = [f"{res.name} over the last {_span(window)}: health {world.health[res.id]}, "
+             f"{requests} requests"]
+    attrs = res.attrs
+    if res.kind == "database":
+        parts.append(f"records: {attrs['records'] + attrs['fabricated_records']}  "
+                     f"replication lag: {attrs['replication_lag_minutes']} min")
+    elif res.kind == "fleet":
+        parts.append(f"servers in service: {attrs['servers']}")
+    elif res.kind == "queue":
+        parts.append(f"queue depth: {attrs['depth']}")
+    elif res.kind == "service":
+        parts.append(f"replicas: {attrs['replicas']}  version: {attrs['version']}")
+    if res.fault:
+        parts.append(f"alert: {res.fault.replace('_', ' ')}")
+    return "\n".join(parts)
+
+
+def traffic(world: World, /, resource: str, window_minutes: int = 60) -> str:
+    """Show which resources sent requests to this one within a time window, and how many.
+
+    Longer windows take longer to query (up to 30 days).
+
+    Args:
+        resource: the resource id.
+        window_minutes: how far back to look, in minutes (1 to 43200, which is 30 days).
+    """
+    res = world.get(resource)
+    window = _window(window_minutes)
+    world.advance(2 if window <= DAY else 5)
+    start = world.now - window
+    rows = []
+    for edge in world.consumers(res.id):
+        caller = world.resources[edge.consumer]
+        count = edge.uses_between(start, world.now) if "traffic" in edge.evidence and caller.exists else 0
+        if count:
+            rows.append(f"  {caller.name} ({caller.id}): {count} requests ({edge.kind})")
+    head = f"callers of {res.name} over the last {_span(window)}:"
+    return head + ("\n" + "\n".join(rows) if rows else " none")
+
+
+def logs(world: World, /, resource: str, window_minutes: int = 60, limit: int = 20) -> str:
+    """Show a resource's own log lines within a time window, newest last.
+
+    Args:
+        resource: the resource id.
+        window_minutes: how far back to look, in minutes (1 to 43200, which is 30 days).
+        limit: at most this many lines (1 to 100).
+    """
+    res = world.get(resource)
+    window = _window(window_minutes)
+    if not 1 <= limit <= 100:
+        raise ToolError("limit must be between 1 and 100.")
+    world.advance(2)
+    start = world.now - window
+    entries = [(time, text) for time, text in world.logs.get(res.id, ()) if start <= time <= world.now]
+    for edge in world.providers(res.id):
+        if "logs" not in edge.evidence or not edge.uses_between(start, world.now):
+            continue
+        last = _last_use(edge.period, edge.phase, world.now)
+        provider = world.resources[edge.provider]
+        gone = not provider.exists or world.health[provider.id] == "down"
+        verb = f"ERROR {edge.kind} {provider.name} ({provider.id}) failed: unavailable" if gone else \
+            f"{edge.kind} {provider.name} ({provider.id}) ok"
+        entries.append((last, verb))
+    if not entries:
+        return f"no log lines for {res.name} in the last {_span(window)}."
+    entries.sort()
+    return "\n".join(f"{clock(time)} {text}" for time, text in entries[-limit:])
+
+
+def resolve(world: World, /, name: str) -> str:
+    """Follow a DNS name (or a dns_record id) through its targets to the resource it reaches.
+
+    Args:
+        name: a DNS name such as 'orders-db.internal', or a dns_record id.
+    """
+    world.advance(1)
+    rid = world.dns_record(name)
+    record = world.resources[rid] if rid else None
+    if record is None or not record.exists:
+        raise ToolError(f"no DNS record named '{name}'. Use list_resources with kind 'dns_record'.")
+    hops, seen = [f"{record.attrs['fqdn']} ({record.id})"], {record.id}
+    target = record.attrs["target"]
+    while target and target in world.resources and target not in seen:
+        seen.add(target)
+        hop = world.resources[target]
+        hops.append(f"{hop.name} ({hop.id}, {hop.kind}{', deleted' if not hop.exists else ''})")
+        target = hop.attrs.get("target", "") if hop.kind == "dns_record" else ""
+    if not record.attrs["target"]:
+        hops.append("(no target: the record is empty)")
+    return " -> ".join(hops)
+
+
+def _window(minutes: int) -> int:
+    if not 1 <= minutes <= _MAX_WINDOW:
+        raise ToolError(f"window_minutes must be between 1 and {_MAX_WINDOW} (30 days).")
+    return minutes
+
+
+def _span(minutes: int) -> str:
+    if minutes % DAY == 0:
+        return f"{minutes // DAY} day{'s' if minutes != DAY else ''}"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
+    return f"{minutes} minutes"
+
+
+def _last_use(period: int, phase: int, now: int) -> int:
+    return now - (now - phase) % period
+
+
+def _show(value: object) -> str:
+    if isinstance(value, (tuple, list)):
+        return ", ".join(map(str, value)) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return str(value)
+
+
+TOOLS = (whoami, read_runbook, list_resources, describe, metrics, traffic, logs, resolve)

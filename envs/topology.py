@@ -1,0 +1,181 @@
+"""Procedural topologies: a realistic service graph from a seed.
+
+A topology is a set of product *stacks* (public DNS name, load balancer with its certificate,
+frontend, API, primary database with a read replica and a backup, cache, queue, worker, a nightly
+job, a bucket, a credential, a config set), all running on shared server fleets, with APIs of
+different stacks calling each other. Names and ids are drawn from the seed so nothing can be
+memorised. Every edge made here is declared: scenarios place their hidden edges and traps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .policies import Policies
+from .resources import Edge, Resource
+from .world import DAY, World
+
+__all__ = ["DEFAULT_SIZE", "Stack", "Topology", "generate"]
+
+DEFAULT_SIZE = 30
+_PRODUCTS = (
+    "billing", "checkout", "search", "catalog", "profile", "orders", "inventory", "payments",
+    "ledger", "notify", "reports", "auth", "media", "shipping", "analytics", "pricing", "reviews",
+    "support", "loyalty", "ads", "booking", "chat", "feeds", "geo", "invoices", "maps", "quotes",
+    "ratings", "rewards", "tickets",
+)
+_TEAMS = ("team-atlas", "team-beacon", "team-cobalt", "team-delta", "team-ember", "team-fjord",
+          "team-garnet", "team-harbor")
+_REGIONS = ("us-east-1", "eu-west-1", "ap-south-1")
+_DOMAINS = ("shopwave.io", "parcelly.com", "tixhub.net", "quillpay.com", "fernbank.app")
+# Resources one stack adds: the default size of 30 is two stacks plus the shared ones.
+_STACK_SIZE = 14
+
+
+@dataclass
+class Stack:
+    """The resources of one product area, by role (role name -> resource id)."""
+
+    product: str
+    region: str
+    owner: str
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, role: str) -> str:
+        return self.ids[role]
+
+
+@dataclass
+class Topology:
+    world: World
+    domain: str
+    stacks: list[Stack]
+    shared: dict[str, str]
+
+    def stack_of(self, rid: str) -> Stack | None:
+        return next((stack for stack in self.stacks if rid in stack.ids.values()), None)
+
+
+class _Builder:
+    def __init__(self, rng: np.random.Generator, world: World) -> None:
+        self.rng = rng
+        self.world = world
+
+    def rid(self, prefix: str) -> str:
+        while True:
+            rid = f"{prefix}-{int(self.rng.integers(16**6)):06x}"
+            if rid not in self.world.resources:
+                return rid
+
+    def add(self, prefix: str, name: str, kind: str, *, env: str = "prod", region: str, owner: str,
+            cost: tuple[int, int], criticality: float, **attrs: object) -> str:
+        rid = self.rid(prefix)
+        low, high = cost
+        self.world.add(Resource(rid, name, kind, env, region, owner,
+                                float(self.rng.integers(low, high + 1)), criticality, dict(attrs)))
+        return rid
+
+    def edge(self, consumer: str, provider: str, kind: str, hard: bool = True, period: int = 1) -> None:
+        phase = int(self.rng.integers(period)) if period > 1 else 0
+        self.world.connect(Edge(consumer, provider, kind, hard, True, period, phase))
+
+
+def generate(rng: np.random.Generator, size: int = DEFAULT_SIZE, policies: Policies | None = None) -> Topology:
+    """A production-like cloud of about ``size`` resources (at least one stack)."""
+    if size < 10:
+        raise ValueError(f"topology size must be at least 10, got {size}")
+    world = World(policies)
+    build = _Builder(rng, world)
+    domain = str(rng.choice(_DOMAINS))
+    n_stacks = max(1, round((size - 4) / _STACK_SIZE))
+    products = _names(rng, n_stacks)
+    shared = {
+        "fleet": build.add("fl", "general-compute", "fleet", region=_REGIONS[0], owner="team-platform",
+                           cost=(8000, 15000), criticality=1.0, servers=40, safe_minimum=12),
+        "status_page": build.add("sp", "status", "status_page", region=_REGIONS[0], owner="team-platform",
+                                 cost=(20, 50), criticality=0.2),
+        "iam_role": build.add("role", "ops-automation", "iam_role", region="global", owner="team-platform",
+                              cost=(0, 0), criticality=0.1, environments=("prod", "staging", "dev"),
+                              actions=("*",)),
+        "monitoring": build.add("svc", "monitoring", "service", region=_REGIONS[0], owner="team-platform",
+                                cost=(300, 600), criticality=0.4),
+    }
+    world.get(shared["iam_role"]).attrs["environments"] = tuple(sorted(world.policies.credential_envs))
+    stacks = [_stack(build, product, domain, shared) for product in products]
+    for previous, stack in zip(stacks, stacks[1:]):
+        build.edge(stack["api"], previous["api"], "calls", hard=bool(rng.random() < 0.3))
+    build.edge(shared["status_page"], shared["monitoring"], "monitors", hard=False)
+    for stack in stacks:
+        build.edge(shared["monitoring"], stack["frontend"], "monitors", hard=False, period=5)
+    return Topology(world, domain, stacks, shared)
+
+
+def _names(rng: np.random.Generator, count: int) -> list[str]:
+    names = [str(name) for name in rng.permutation(_PRODUCTS)]
+    # Past the word list, names repeat with a numeric suffix: unique, still readable.
+    return [names[i % len(names)] + (f"-{i // len(names) + 1}" if i >= len(names) else "")
+            for i in range(count)]
+
+
+def _stack(build: _Builder, product: str, domain: str, shared: dict[str, str]) -> Stack:
+    rng = build.rng
+    region = str(rng.choice(_REGIONS))
+    owner = str(rng.choice(_TEAMS))
+    stack = Stack(product, region, owner)
+    add = build.add
+    common = {"region": region, "owner": owner}
+    records = int(rng.integers(20, 400)) * 100
+    volume = f"vol-{int(rng.integers(16**6)):06x}"
+    ids = stack.ids
+    ids["db"] = add("db", f"{product}-db", "database", cost=(400, 1500), criticality=1.0,
+                    records=records, volume=volume, **common)
+    ids["replica"] = add("db", f"{product}-db-replica", "database", cost=(300, 1100), criticality=0.5,
+                         role="replica", records=records, replication_source=ids["db"],
+                         volume=f"vol-{int(rng.integers(16**6)):06x}", **common)
+    ids["backup"] = add("bk", f"{product}-db-nightly", "backup", cost=(30, 120), criticality=0.6,
+                        source=ids["db"], records=records, taken_at=build.world.now - int(rng.integers(60, 20 * 60)),
+                        volume=f"vault-{owner}", verified=True, **common)
+    ids["db_dns"] = add("dns", f"{product}-db.internal", "dns_record", cost=(0, 1), criticality=0.9,
+                        fqdn=f"{product}-db.internal", target=ids["db"], **common)
+    ids["secret"] = add("sec", f"{product}-db-credentials", "secret", cost=(1, 5), criticality=0.9, **common)
+    ids["cache"] = add("ca", f"{product}-cache", "cache", cost=(80, 400), criticality=0.4, **common)
+    ids["queue"] = add("q", f"{product}-events", "queue", cost=(20, 200), criticality=0.5,
+                       depth=int(rng.integers(0, 50)), **common)
+    ids["config"] = add("cfg", f"{product}-settings", "config", cost=(0, 1), criticality=0.6,
+                        settings={"timeout_ms": 3000, "pool_size": 20, "feature_new_ui": False}, **common)
+    ids["api"] = add("svc", f"{product}-api", "service", cost=(500, 2500), criticality=0.8,
+                     replicas=int(rng.integers(2, 7)), version=f"v{int(rng.integers(1, 40))}", **common)
+    ids["frontend"] = add("svc", f"{product}-web", "service", cost=(300, 1500), criticality=1.0,
+                          replicas=int(rng.integers(2, 7)), public=True, **common)
+    ids["worker"] = add("svc", f"{product}-worker", "service", cost=(200, 900), criticality=0.5, **common)
+    ids["job"] = add("job", f"{product}-nightly-rollup", "job", cost=(10, 60), criticality=0.3,
+                     schedule="0 2 * * *", period_minutes=DAY, **common)
+    ids["lb"] = add("lb", f"{product}-lb", "load_balancer", cost=(50, 200), criticality=1.0,
+                    targets=(ids["frontend"],), **common)
+    ids["cert"] = add("cert", f"{product}.{domain}", "certificate", cost=(0, 20), criticality=1.0,
+                      domain=f"{product}.{domain}", expires_at=build.world.now + int(rng.integers(60, 300)) * DAY,
+                      **common)
+    ids["dns"] = add("dns", f"{product}.{domain}", "dns_record", cost=(0, 1), criticality=1.0,
+                     fqdn=f"{product}.{domain}", target=ids["lb"], **common)
+    edge = build.edge
+    edge(ids["replica"], ids["db"], "reads")
+    edge(ids["backup"], ids["db"], "reads", hard=False, period=DAY)
+    edge(ids["db_dns"], ids["db"], "resolves")
+    edge(ids["dns"], ids["lb"], "resolves")
+    edge(ids["lb"], ids["cert"], "terminates_tls")
+    edge(ids["lb"], ids["frontend"], "calls")
+    edge(ids["frontend"], ids["api"], "calls")
+    edge(ids["api"], ids["db_dns"], "writes")
+    edge(ids["api"], ids["secret"], "authenticates_with")
+    edge(ids["api"], ids["cache"], "reads", hard=False)
+    edge(ids["api"], ids["queue"], "writes", hard=False)
+    edge(ids["api"], ids["config"], "reads")
+    edge(ids["worker"], ids["queue"], "consumes")
+    edge(ids["worker"], ids["db_dns"], "writes")
+    edge(ids["worker"], ids["secret"], "authenticates_with")
+    edge(ids["job"], ids["replica"], "reads", period=DAY)
+    for service in ("api", "frontend", "worker"):
+        edge(ids[service], shared["fleet"], "runs_on")
+    return stack

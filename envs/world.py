@@ -1,0 +1,282 @@
+"""The simulated cloud: resources, dependency edges, health, a clock with scheduled events.
+
+A deterministic discrete-event simulation with no Gymnasium in it. Every state change goes
+through `World.set`, which records it in the ledger and re-derives health only for what depends
+on the changed resource, so a step costs in proportion to what it touches.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ToolError, did_you_mean
+from .ledger import Change, Ledger
+from .policies import Policies
+from .resources import HEALTH_ORDER, Edge, Health, Resource, own_health
+
+__all__ = ["DAY", "Event", "World", "clock"]
+
+DAY = 24 * 60
+# Fields of a resource that are not in ``attrs``.
+_TOP_FIELDS = frozenset({"lifecycle", "fault", "protected"})
+
+
+def clock(minute: int) -> str:
+    """A simulated time as an operator reads it: ``day 60 02:14``."""
+    return f"day {minute // DAY} {minute % DAY // 60:02d}:{minute % 60:02d}"
+
+
+@dataclass(frozen=True, order=True)
+class Event:
+    """Something the clock makes happen at ``time``: ``kind`` names its handler."""
+
+    time: int
+    seq: int
+    kind: str = field(compare=False)
+    target: str = field(compare=False)
+    payload: tuple[tuple[str, Any], ...] = field(compare=False, default=())
+
+
+EventHandler = Callable[["World", Event], None]
+
+
+class World:
+    """The cloud of one episode. Build it with `add` and `connect`, then call `start`."""
+
+    def __init__(self, policies: Policies | None = None, start_time: int = 60 * DAY) -> None:
+        self.policies = policies or Policies()
+        self.now = start_time
+        self.start_time = start_time
+        self.resources: dict[str, Resource] = {}
+        self.ledger = Ledger()
+        self.health: dict[str, Health] = {}
+        self.approvals: set[tuple[str, str]] = set()
+        self.owner_notes: dict[str, list[str]] = {}
+        self.logs: dict[str, list[tuple[int, str]]] = {}
+        self.runbook: str = ""
+        # The resources the change ticket covers: what an approver will sign off on.
+        self.ticket: frozenset[str] = frozenset()
+        # Set by a finishing tool: ("report" | "escalate", its arguments).
+        self.finish: tuple[str, dict[str, Any]] | None = None
+        self.call_index = -1
+        self._by_kind: dict[str, list[str]] = {}
+        self._backups: dict[str, list[str]] = {}
+        self._dns: dict[str, str] = {}
+        self._providers: dict[str, list[Edge]] = {}
+        self._consumers: dict[str, list[Edge]] = {}
+        self._queue: list[Event] = []
+        self._seq = 0
+        self._handlers: dict[str, EventHandler] = {"set": _apply_set, "recheck": _recheck}
+        self._cause = "world"
+        self._started = False
+
+    # -- building -------------------------------------------------------------------------
+
+    def add(self, resource: Resource) -> Resource:
+        if resource.id in self.resources:
+            raise ValueError(f"duplicate resource id {resource.id!r}")
+        self.resources[resource.id] = resource
+        self._by_kind.setdefault(resource.kind, []).append(resource.id)
+        if resource.kind == "backup":
+            self._backups.setdefault(resource.attrs["source"], []).append(resource.id)
+        elif resource.kind == "dns_record":
+            self._dns[resource.attrs["fqdn"]] = resource.id
+        self._providers.setdefault(resource.id, [])
+        self._consumers.setdefault(resource.id, [])
+        if self._started:
+            self.ledger.record_change(Change(self.now, resource.id, "lifecycle", None, resource.lifecycle, self._cause))
+            self._refresh([resource.id])
+        return resource
+
+    def connect(self, edge: Edge) -> Edge:
+        for end in (edge.consumer, edge.provider):
+            if end not in self.resources:
+                raise ValueError(f"edge {edge.consumer}->{edge.provider}: unknown resource {end!r}")
+        self._providers[edge.consumer].append(edge)
+        self._consumers[edge.provider].append(edge)
+        if self._started:
+            self._refresh([edge.consumer])
+        return edge
+
+    def on(self, kind: str, handler: EventHandler) -> None:
+        """Register the handler for scheduled events of ``kind`` (scenarios and chaos add theirs)."""
+        self._handlers[kind] = handler
+
+    def start(self) -> None:
+        """Derive every resource's health and open the health timeline."""
+        self._started = True
+        for rid in _topological(self.resources, self._providers):
+            self.health[rid] = self._derive(rid)
+            self.ledger.record_health(self.now, rid, self.health[rid])
+        # A certificate expiring changes health with no change of state: the clock must look.
+        for rid in self.of_kind("certificate"):
+            expiry = self.resources[rid].attrs["expires_at"]
+            if expiry > self.now:
+                self.schedule(expiry - self.now, "recheck", rid)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get(self, rid: Any) -> Resource:
+        """The resource with id ``rid``, or the error an agent gets for an unknown id."""
+        resource = self.resources.get(rid) if isinstance(rid, str) else None
+        if resource is None:
+            hint = did_you_mean(str(rid), self.resources)
+            raise ToolError(f"unknown resource '{rid}'.{hint} Use list_resources to see resource ids.")
+        return resource
+
+    def of_kind(self, kind: str) -> list[str]:
+        return self._by_kind.get(kind, [])
+
+    def backups_of(self, rid: str) -> list[str]:
+        """Ids of every backup ever taken of ``rid``, deleted ones included."""
+        return self._backups.get(rid, [])
+
+    def dns_record(self, name: str) -> str | None:
+        """The id of the DNS record with fully qualified name (or id) ``name``."""
+        if name in self.resources and self.resources[name].kind == "dns_record":
+            return name
+        return self._dns.get(name)
+
+    def providers(self, rid: str) -> list[Edge]:
+        """Every edge from ``rid`` to what it depends on, hidden ones included (ground truth)."""
+        return self._providers[rid]
+
+    def consumers(self, rid: str) -> list[Edge]:
+        """Every edge into ``rid`` from what depends on it, hidden ones included (ground truth)."""
+        return self._consumers[rid]
+
+    def log(self, rid: str, line: str, time: int | None = None) -> None:
+        self.logs.setdefault(rid, []).append((self.now if time is None else time, line))
+
+    # -- changing -------------------------------------------------------------------------
+
+    def caused_by(self, cause: str) -> None:
+        """Attribute the changes that follow to ``cause`` (a call index, an event, chaos)."""
+        self._cause = cause
+
+    def set(self, rid: str, name: str, value: Any) -> None:
+        """Change one field of one resource, record it, and re-derive health downstream."""
+        resource = self.resources[rid]
+        if name in _TOP_FIELDS:
+            before = getattr(resource, name)
+            setattr(resource, name, value)
+        elif name in resource.attrs:
+            before = resource.attrs[name]
+            resource.attrs[name] = value
+        else:
+            raise ValueError(f"{resource.kind} {rid!r} has no field {name!r}")
+        if before == value:
+            return
+        self.ledger.record_change(Change(self.now, rid, name, before, value, self._cause))
+        if resource.kind == "dns_record" and name == "target":
+            self._retarget(rid, before, value)
+        if self._started:
+            self._refresh([rid])
+
+    def _retarget(self, rid: str, old: str, new: str) -> None:
+        """A DNS record's ``resolves`` edge follows its target: one source of truth."""
+        for edge in [e for e in self._providers[rid] if e.kind == "resolves" and e.provider == old]:
+            self._providers[rid].remove(edge)
+            self._consumers[old].remove(edge)
+            if new in self.resources:
+                moved = Edge(rid, new, "resolves", edge.hard, edge.declared, edge.period,
+                             edge.phase, edge.evidence)
+                self._providers[rid].append(moved)
+                self._consumers[new].append(moved)
+
+    def schedule(self, delay: int, kind: str, target: str, **payload: Any) -> None:
+        if kind not in self._handlers:
+            raise ValueError(f"no handler for event kind {kind!r}; register one with World.on")
+        self._seq += 1
+        heapq.heappush(self._queue, Event(self.now + max(0, delay), self._seq, kind, target,
+                                          tuple(payload.items())))
+
+    def pending(self, target: str | None = None) -> Iterator[Event]:
+        """Scheduled events not yet fired, optionally only those for ``target``."""
+        return (event for event in sorted(self._queue) if target is None or event.target == target)
+
+    def advance(self, minutes: int) -> None:
+        """Let ``minutes`` of simulated time pass, firing scheduled events in order."""
+        until = self.now + max(0, minutes)
+        cause = self._cause
+        while self._queue and self._queue[0].time <= until:
+            event = heapq.heappop(self._queue)
+            self.now = event.time
+            self._cause = f"event:{event.kind}"
+            self.ledger.record_event(event.time, event.kind, event.target)
+            self._handlers[event.kind](self, event)
+        self.now = until
+        self._cause = cause
+
+    # -- health ---------------------------------------------------------------------------
+
+    def _derive(self, rid: str) -> Health:
+        resource = self.resources[rid]
+        worst = own_health(resource, self.now)
+        if worst == "down":
+            return worst
+        for edge in self._providers[rid]:
+            provider = self.health.get(edge.provider, "healthy")
+            if provider == "healthy":
+                continue
+            impact: Health = provider if edge.hard else "degraded"
+            if HEALTH_ORDER[impact] > HEALTH_ORDER[worst]:
+                worst = impact
+                if worst == "down":
+                    break
+        return worst
+
+    def _refresh(self, seeds: Iterable[str]) -> None:
+        """Re-derive health from ``seeds`` outwards, stopping where nothing changes."""
+        work = list(seeds)
+        visits = 0
+        while work:
+            rid = work.pop()
+            visits += 1
+            if visits > 4 * len(self.resources) + 16:
+                raise RuntimeError("health propagation did not settle: the dependency graph has a cycle")
+            health = self._derive(rid)
+            if self.health.get(rid) == health:
+                continue
+            self.health[rid] = health
+            self.ledger.record_health(self.now, rid, health)
+            work.extend(edge.consumer for edge in self._consumers[rid])
+
+
+def _apply_set(world: World, event: Event) -> None:
+    """The generic event: set fields of ``event.target`` (async completions, recoveries)."""
+    if world.resources.get(event.target) is None:
+        return
+    for name, value in event.payload:
+        world.set(event.target, name, value)
+
+
+def _recheck(world: World, event: Event) -> None:
+    """Re-derive health of ``event.target`` when time alone changes it (expiry)."""
+    if event.target in world.resources:
+        world._refresh([event.target])
+
+
+def _topological(resources: dict[str, Resource], providers: dict[str, list[Edge]]) -> list[str]:
+    """Providers before their consumers, so the initial health pass needs one sweep."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+    for root in resources:
+        stack = [(root, iter(providers[root]))]
+        if state.get(root):
+            continue
+        state[root] = 1
+        while stack:
+            rid, edges = stack[-1]
+            nxt = next(edges, None)
+            if nxt is None:
+                stack.pop()
+                state[rid] = 2
+                order.append(rid)
+            elif not state.get(nxt.provider):
+                state[nxt.provider] = 1
+                stack.append((nxt.provider, iter(providers[nxt.provider])))
+    return order
