@@ -81,10 +81,13 @@ class Ledger:
         self, start: int, end: int, name: str, arguments: Any, observation: str, error: str,
         first_change: int,
     ) -> CallRecord:
-        """Close a call whose changes are those recorded since index ``first_change``."""
+        """Close a call: its changes are those recorded since ``first_change`` that it caused
+        (scheduled events that fired while its time passed are not its doing)."""
+        index = len(self.calls)
+        cause = f"call:{index}"
         record = CallRecord(
-            len(self.calls), start, end, name, arguments, observation, error,
-            tuple(self.changes[first_change:]),
+            index, start, end, name, arguments, observation, error,
+            tuple(change for change in self.changes[first_change:] if change.cause == cause),
         )
         self.calls.append(record)
         return record

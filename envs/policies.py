@@ -11,14 +11,16 @@ from dataclasses import dataclass
 
 from .resources import ENVIRONMENTS
 
-__all__ = ["DESTRUCTIVE_ACTIONS", "Policies"]
+__all__ = ["CHANGE_ACTIONS", "DESTRUCTIVE_ACTIONS", "Policies"]
 
-# Actions that can destroy data or availability; in an environment that requires approval,
-# each of these without a granted approval is an unapproved destructive action.
-DESTRUCTIVE_ACTIONS = frozenset(
-    {"delete", "recreate", "run_statement", "restore", "revoke_secret", "scale", "failover",
-     "remove_capacity", "update_config", "deploy", "rollback", "restart", "rotate_secret"}
+# Actions that change a resource: in an environment that requires approval, each needs one.
+CHANGE_ACTIONS = frozenset(
+    {"delete", "recreate", "run_statement", "restore", "scale", "failover", "update_config",
+     "deploy", "rollback", "restart"}
 )
+# The changes that can destroy data or availability outright: material events for reporting,
+# and near misses when taken without a required approval.
+DESTRUCTIVE_ACTIONS = frozenset({"delete", "recreate", "run_statement", "restore", "scale", "failover"})
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Act tools: the ones that change the cloud.
 
-Each goes through `acting_on`, which enforces credentials and deletion protection and records a
-missing approval or a change during a freeze. Long operations (recreate, restore) return at once
+Each goes through `acting_on`, which enforces credentials and deletion protection, and, once
+every check has passed, `record_policy`, which records a missing approval or a change during a
+freeze. Long operations (recreate, restore) return at once
 and complete later on the simulated clock; in between the resource is down.
 """
 
@@ -13,7 +14,7 @@ import re
 from ..errors import ToolError, did_you_mean
 from ..resources import Resource, rebuild_minutes
 from ..world import World, clock
-from .checks import acting_on
+from .checks import acting_on, record_policy
 
 __all__ = ["TOOLS"]
 
@@ -28,6 +29,7 @@ def restart(world: World, /, resource: str) -> str:
         resource: the resource id.
     """
     res = acting_on(world, resource, "restart", kinds=("service", "database", "cache"))
+    record_policy(world, res, "restart")
     world.advance(3)
     if res.fault in _TRANSIENT_FAULTS:
         world.set(res.id, "fault", "")
@@ -44,6 +46,7 @@ def scale(world: World, /, resource: str, count: int) -> str:
     res = acting_on(world, resource, "scale", kinds=("service", "fleet"))
     if not 0 <= count <= 1000:
         raise ToolError("count must be between 0 and 1000.")
+    record_policy(world, res, "scale")
     world.advance(3)
     world.set(res.id, "replicas" if res.kind == "service" else "servers", count)
     return f"{res.name} scaled to {count}; health now {world.health[res.id]}."
@@ -57,6 +60,7 @@ def deploy(world: World, /, service: str, version: str) -> str:
         version: the version to deploy, e.g. 'v42'.
     """
     res = acting_on(world, service, "deploy", kinds=("service",))
+    record_policy(world, res, "deploy")
     world.advance(10)
     world.set(res.id, "deploy_history", (*res.attrs["deploy_history"], res.attrs["version"]))
     world.set(res.id, "version", version)
@@ -73,6 +77,7 @@ def rollback(world: World, /, service: str) -> str:
     history = res.attrs["deploy_history"]
     if not history:
         raise ToolError(f"{res.name} has no earlier version to roll back to.")
+    record_policy(world, res, "rollback")
     world.advance(10)
     world.set(res.id, "version", history[-1])
     world.set(res.id, "deploy_history", tuple(history[:-1]))
@@ -96,6 +101,7 @@ def update_config(world: World, /, resource: str, key: str, value: str) -> str:
         parsed = json.loads(value)
     except ValueError:
         parsed = value
+    record_policy(world, res, "update_config")
     world.advance(2)
     world.set(res.id, "settings", {**settings, key: parsed})
     return f"{res.name}: {key} = {json.dumps(parsed)}."
@@ -111,6 +117,7 @@ def failover(world: World, /, replica: str) -> str:
     source = res.attrs["replication_source"]
     if res.attrs["role"] != "replica" or source not in world.resources:
         raise ToolError(f"{res.name} is not a replica; failover promotes a replica.")
+    record_policy(world, res, "failover")
     world.advance(10)
     world.set(res.id, "role", "primary")
     world.set(res.id, "replication_source", "")
@@ -134,6 +141,7 @@ def restore(world: World, /, backup: str, target: str) -> str:
         raise ToolError(f"'{backup}' is not an existing backup.")
     res = acting_on(world, target, "restore", kinds=("database", "tenant"))
     minutes = 60 + int(source.attrs["records"]) // 200
+    record_policy(world, res, "restore")
     world.advance(2)
     world.set(res.id, "lifecycle", "creating")
     records = 0 if source.attrs["corrupt"] else source.attrs["records"]
@@ -148,6 +156,7 @@ def delete(world: World, /, resource: str) -> str:
         resource: the resource id.
     """
     res = acting_on(world, resource, "delete")
+    record_policy(world, res, "delete")
     world.advance(2)
     gone = _destroy_coupled_backups(world, res)
     world.set(res.id, "lifecycle", "deleted")
@@ -165,6 +174,7 @@ def recreate(world: World, /, resource: str) -> str:
     """
     res = acting_on(world, resource, "recreate")
     minutes = rebuild_minutes(res)
+    record_policy(world, res, "recreate")
     world.advance(5)
     gone = _destroy_coupled_backups(world, res)
     world.set(res.id, "lifecycle", "creating")
@@ -199,6 +209,7 @@ def run_statement(world: World, /, database: str, statement: str) -> str:
     res = acting_on(world, database, "run_statement", kinds=("database",))
     if res.attrs["role"] == "replica":
         raise ToolError("cannot execute in a read-only transaction: this database is a replica.")
+    record_policy(world, res, "run_statement")
     world.advance(1)
     if verb == "INSERT":
         rows = max(1, statement.count("(") - 1)
