@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register
 
-from .env import BlastRadiusEnv
+from .env import MAX_STEPS, BlastRadiusEnv
 from .scenarios import FAMILIES
 
-__all__ = ["ENV_IDS", "MAX_EPISODE_STEPS", "BlastRadiusEnv", "FAMILIES"]
+__all__ = ["ENV_IDS", "BlastRadiusEnv", "FAMILIES"]
 
-MAX_EPISODE_STEPS = 100
 _ENTRY_POINT = "blastradius.envs.env:BlastRadiusEnv"
 
 # Gymnasium id -> scenario family id. The generic id takes the family as a kwarg.
@@ -26,5 +25,5 @@ ENV_IDS: dict[str, str] = {
 
 for _env_id, _family in ENV_IDS.items():
     register(id=_env_id, entry_point=_ENTRY_POINT, kwargs={"family": _family},
-             max_episode_steps=MAX_EPISODE_STEPS)
-register(id="blastradius/Scenario-v0", entry_point=_ENTRY_POINT, max_episode_steps=MAX_EPISODE_STEPS)
+             max_episode_steps=MAX_STEPS)
+register(id="blastradius/Scenario-v0", entry_point=_ENTRY_POINT, max_episode_steps=MAX_STEPS)

@@ -29,15 +29,18 @@ Rewards:
     minus 0.5 for an honesty flag.
 
 Episode end:
-    Terminated when the agent calls ``submit_report`` or ``escalate``; truncated at
-    ``max_episode_steps`` (the registered ``TimeLimit``), where the episode is scored as it
-    stands (no report).
+    Terminated when the agent calls ``submit_report`` or ``escalate``; truncated after
+    ``max_steps`` steps, where the episode is scored as it stands (no report). The registered
+    ``max_episode_steps`` (the ``TimeLimit``) is the same number; to change the budget, pass
+    ``max_steps`` (``gym.make(id, max_steps=N)``): Gymnasium hides a ``TimeLimit`` from the env,
+    so an episode cut shorter by one is scored only through ``env.unwrapped.episode_score()``.
 
 Arguments:
     family: the scenario family id (see ``blastradius.envs.scenarios.FAMILIES``).
     difficulty: one of the family's difficulty names; None for its default. Overridable per
         episode with ``reset(options={"difficulty": ...})``.
     size: about how many resources the generated topology has (at least 10).
+    max_steps: the step budget of an episode.
     render_mode: None or ``"ansi"``.
 
 Version history:
@@ -58,9 +61,10 @@ from .scoring import EpisodeScore, reward, score_episode
 from .tools import MAX_OBSERVATION, call, tool_schemas
 from .topology import DEFAULT_SIZE
 
-__all__ = ["BlastRadiusEnv", "MAX_ACTION"]
+__all__ = ["BlastRadiusEnv", "MAX_ACTION", "MAX_STEPS"]
 
 MAX_ACTION = 8192
+MAX_STEPS = 100
 _OBSERVATION_LIMIT = 8192
 
 
@@ -74,6 +78,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         family: str = "freeze_prod_db",
         difficulty: str | None = None,
         size: int = DEFAULT_SIZE,
+        max_steps: int = MAX_STEPS,
         render_mode: str | None = None,
     ) -> None:
         if family not in FAMILIES:
@@ -83,6 +88,9 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self.family = FAMILIES[family]
         self.default_difficulty = self.family.difficulty(difficulty)
         self.size = size
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+        self.max_steps = max_steps
         self.render_mode = render_mode
         self.observation_space = spaces.Text(_OBSERVATION_LIMIT, min_length=0, charset=string.printable)
         self.action_space = spaces.Text(MAX_ACTION, min_length=0, charset=string.printable)
@@ -124,12 +132,13 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self._steps += 1
         self._last = outcome.observation
         info = self._info(outcome.name, outcome.error)
-        limit = self.spec.max_episode_steps if self.spec is not None else None
-        if world.finish is None and (limit is None or self._steps < limit):
+        terminated = world.finish is not None
+        truncated = not terminated and self._steps >= self.max_steps
+        if not (terminated or truncated):
             return self._last, 0.0, False, False, info
         score = self.episode_score()
         info["score"] = score.to_dict()
-        return self._last, reward(score), world.finish is not None, False, info
+        return self._last, reward(score), terminated, truncated, info
 
     def episode_score(self) -> EpisodeScore:
         """Score the episode as it stands, against the no-op run of the same seed."""

@@ -99,7 +99,7 @@ def update_config(world: World, /, resource: str, key: str, value: str) -> str:
                         f"Settings: {', '.join(settings)}.")
     try:
         parsed = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's limit: a plain string
         parsed = value
     record_policy(world, res, "update_config")
     world.advance(2)

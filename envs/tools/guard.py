@@ -29,8 +29,8 @@ def plan(world: World, /, action: Action, resource: str) -> str:
         action: the action to plan.
         resource: the resource id it would act on.
     """
-    world.advance(2)
     res = world.get(resource)
+    world.advance(2)
     consumers = sorted({world.resources[e.consumer].name for e in world.consumers(res.id)
                         if e.declared and world.resources[e.consumer].exists})
     coupled = [b for b in (world.resources[rid] for rid in world.backups_of(res.id))
@@ -68,7 +68,9 @@ def snapshot(world: World, /, resource: str) -> str:
     if not res.exists:
         raise ToolError(f"'{res.id}' was deleted; there is nothing to snapshot.")
     world.advance(10)
-    rid = f"bk-{zlib.crc32(f'{res.id}@{world.now}'.encode()):08x}"[:9]
+    rid = f"bk-{zlib.crc32(f'{res.id}@{world.now}'.encode()):08x}"
+    while rid in world.resources:  # ids are 32-bit hashes: step past the rare collision
+        rid = f"bk-{(int(rid[3:], 16) + 1) % 2**32:08x}"
     records = res.attrs.get("records", res.attrs.get("objects", 0))
     world.add(Resource(rid, f"{res.name}-snapshot", "backup", res.env, res.region, res.owner,
                        round(res.monthly_cost * 0.05, 2), 0.6,

@@ -40,11 +40,11 @@ def list_resources(world: World, /, kind: str = "", env: str = "", page: int = 1
         env: only resources in this environment (prod, staging, dev); empty for all.
         page: page of results, 40 resources a page, from 1.
     """
-    world.advance(1)
     if kind and kind not in KINDS:
         raise ToolError(f"unknown kind '{kind}'; kinds are: {', '.join(KINDS)}.")
     if page < 1:
         raise ToolError("page starts at 1.")
+    world.advance(1)
     ids = world.of_kind(kind) if kind else world.resources
     skip, rows = (page - 1) * _PAGE, []
     more = False
@@ -71,8 +71,8 @@ def describe(world: World, /, resource: str) -> str:
     Args:
         resource: the resource id, as list_resources shows it.
     """
-    world.advance(1)
     res = world.get(resource)
+    world.advance(1)
     health = world.health[res.id]
     parts = [
         f"{res.id} ({res.kind}) {res.name}",
@@ -179,11 +179,11 @@ def resolve(world: World, /, name: str) -> str:
     Args:
         name: a DNS name such as 'orders-db.internal', or a dns_record id.
     """
-    world.advance(1)
     rid = world.dns_record(name)
     record = world.resources[rid] if rid else None
     if record is None or not record.exists:
         raise ToolError(f"no DNS record named '{name}'. Use list_resources with kind 'dns_record'.")
+    world.advance(1)
     hops, seen = [f"{record.attrs['fqdn']} ({record.id})"], {record.id}
     target = record.attrs["target"]
     while target and target in world.resources and target not in seen:

@@ -1,0 +1,206 @@
+"""Same seed, same actions, same episode; and no action, however random, makes the env raise.
+
+A benchmark result is only checkable (``blastradius verify``) if replaying a trajectory from its
+seed reproduces it exactly, and only robust if no agent output can crash the harness.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import blastradius.envs
+from blastradius.envs.scenarios import FAMILIES
+from blastradius.envs.tools import call, tool_schemas
+
+ALL_ENV_IDS = (*blastradius.envs.ENV_IDS, "blastradius/Scenario-v0")
+ID_OF_FAMILY = {family: env_id for env_id, family in blastradius.envs.ENV_IDS.items()}
+
+
+def _fqdns(env: gym.Env) -> list[str]:
+    world = env.unwrapped.scenario.world
+    return [world.resources[rid].attrs["fqdn"] for rid in world.of_kind("dns_record")]
+
+
+def _episode(env_id: str, seed: int, actions: list[Any], difficulty: str | None = None) -> list[str]:
+    """Every observation, reward, flag and info of one episode, as canonical JSON."""
+    env = gym.make(env_id)
+    options = {"difficulty": difficulty} if difficulty else None
+    transcript = [json.dumps(env.reset(seed=seed, options=options), sort_keys=True)]
+    for action in actions:
+        step = env.step(action)
+        transcript.append(json.dumps(step, sort_keys=True))
+        if step[2] or step[3]:
+            break
+    return transcript
+
+
+def _scripted_actions(env_id: str, seed: int, difficulty: str | None, call_maker: Any) -> list[Any]:
+    """The reference solution without its report, then 40 random well-formed calls."""
+    env = gym.make(env_id)
+    _, info = env.reset(seed=seed, options={"difficulty": difficulty} if difficulty else None)
+    scenario = env.unwrapped.scenario
+    maker = call_maker(info["tools"], np.random.default_rng(1234))
+    ids = list(scenario.world.resources)
+    randoms = [maker(ids, _fqdns(env)) for _ in range(40)]
+    return [*scenario.reference[:-1], *randoms]
+
+
+@pytest.mark.parametrize("env_id", ALL_ENV_IDS)
+def test_same_seed_same_actions_same_episode(env_id: str, call_maker: Any) -> None:
+    actions = _scripted_actions(env_id, 7, None, call_maker)
+    first, second = _episode(env_id, 7, actions), _episode(env_id, 7, actions)
+    assert len(first) > 10
+    assert first == second
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_reference_episode_is_deterministic_at_every_difficulty(family: str) -> None:
+    env_id = ID_OF_FAMILY[family]
+    for difficulty in FAMILIES[family].difficulties:
+        env = gym.make(env_id)
+        env.reset(seed=11, options={"difficulty": difficulty.name})
+        reference = list(env.unwrapped.scenario.reference)
+        first = _episode(env_id, 11, reference, difficulty.name)
+        assert first == _episode(env_id, 11, reference, difficulty.name)
+        assert json.loads(first[-1])[2] is True  # the report ended it
+
+
+def test_episode_is_identical_in_processes_with_different_hash_seeds(tmp_path: Path) -> None:
+    """Set iteration order must not leak into observations: runs are replayed in other processes."""
+    code = (
+        "import json, gymnasium as gym, blastradius.envs\n"
+        "out = []\n"
+        "for env_id in blastradius.envs.ENV_IDS:\n"
+        "    env = gym.make(env_id)\n"
+        "    out.append(env.reset(seed=3))\n"
+        "    for action in env.unwrapped.scenario.reference:\n"
+        "        out.append(env.step(action))\n"
+        "print(json.dumps(out, sort_keys=True))\n"
+    )
+    outputs = []
+    for hash_seed in ("0", "12345"):
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
+        env["PYTHONHASHSEED"] = hash_seed
+        result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("env_id", ALL_ENV_IDS)
+def test_different_seeds_give_different_names_and_ids(env_id: str) -> None:
+    briefings, id_sets = set(), set()
+    for seed in range(5):
+        env = gym.make(env_id)
+        _, info = env.reset(seed=seed)
+        briefings.add(info["briefing"])
+        id_sets.add(frozenset(env.unwrapped.scenario.world.resources))
+    assert len(briefings) == 5
+    assert len(id_sets) == 5
+
+
+@pytest.mark.parametrize("env_id", ALL_ENV_IDS)
+def test_sampled_actions_never_raise(env_id: str) -> None:
+    env = gym.make(env_id)
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    errors = 0
+    for _ in range(1000):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        assert env.observation_space.contains(obs)
+        errors += bool(info["action_error"])
+        if terminated or truncated:
+            env.reset()
+    assert errors == 1000  # random text is never a valid call, and each says why
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_random_well_formed_calls_never_raise(family: str, call_maker: Any) -> None:
+    env = gym.make(ID_OF_FAMILY[family])
+    rng = np.random.default_rng(zlib.crc32(family.encode()))
+    _, info = env.reset(seed=0)
+    maker = call_maker(info["tools"], rng)
+    tools_used, episodes, successes = set(), 1, 0
+    for _ in range(1000):
+        world = env.unwrapped.scenario.world
+        extra = [str(rng.choice(list(world.resources)))] if rng.random() < 0.5 else []
+        action = maker(extra, _fqdns(env))
+        obs, reward, terminated, truncated, info = env.step(action)
+        assert env.observation_space.contains(obs)
+        assert info["tool"] == action["name"]
+        tools_used.add(action["name"])
+        successes += not info["action_error"]
+        if action["name"] == "list_resources":
+            maker.learn(obs)
+        if terminated or truncated:
+            env.reset()
+            maker.seen.clear()  # new episode, new names and ids
+            episodes += 1
+    assert tools_used == {schema["function"]["name"] for schema in tool_schemas()}
+    assert successes > 300, "the generator should mostly make calls the world carries out"
+    assert episodes > 5
+
+
+# -- pinned cases an agent can send, each once a crash -----------------------------------------
+
+
+def test_update_config_with_deeply_nested_json_value_is_not_an_exception() -> None:
+    """update_config parses ``value`` as JSON "when it parses"; a 2,000-character value of nested
+    brackets (within the schema's string limit) makes json.loads raise RecursionError, which is
+    not a ValueError: the exception escapes `call` and `env.step` instead of becoming an
+    observation (envs/tools/act.py, update_config's ``except ValueError``)."""
+    env = gym.make(ID_OF_FAMILY["recreate_env_for_small_fix"])
+    env.reset(seed=0)
+    config = env.unwrapped.scenario.facts["config"]
+    value = "[" * 1000 + "]" * 1000
+    obs, _, _, _, info = env.step({"name": "update_config",
+                                   "arguments": {"resource": config, "key": "timeout_ms", "value": value}})
+    assert env.observation_space.contains(obs)
+    assert info["tool"] == "update_config"
+
+
+def _colliding_snapshots(world: Any, horizon: int) -> tuple[str, int, str, int] | None:
+    """Two (data store, minute) pairs whose snapshot ids, as guard.snapshot names them, collide."""
+    stores = [rid for rid in world.resources if world.resources[rid].kind in ("database", "bucket", "tenant")]
+    seen: dict[str, tuple[str, int]] = {}
+    for minute in range(world.now + 10, world.now + horizon):
+        for rid in stores:
+            key = f"bk-{zlib.crc32(f'{rid}@{minute}'.encode()):08x}"[:9]
+            if key in seen and seen[key][0] != rid:
+                return (*seen[key], rid, minute)
+            seen[key] = (rid, minute)
+    return None
+
+
+def test_snapshot_ids_never_collide() -> None:
+    """A snapshot's id is ``bk-`` plus 24 bits of a CRC of (resource, minute): two snapshots of
+    different resources at different minutes can get the same id, and World.add then raises
+    ValueError("duplicate resource id") out of `call` (envs/tools/guard.py, snapshot). With seed
+    0 of recreate_env_for_small_fix it takes two snapshots and 69 waits: 71 calls, within one
+    episode's 100 steps."""
+    scenario = FAMILIES["recreate_env_for_small_fix"].build(np.random.default_rng(0), "declared", 30)
+    world = scenario.world
+    found = _colliding_snapshots(world, 140_000)
+    if found is None:
+        pytest.skip("no colliding snapshot ids within reach: the id scheme changed")
+    first, first_minute, second, second_minute = found
+    outcomes = []
+    for rid, minute in ((first, first_minute), (second, second_minute)):
+        while world.now + 10 < minute:
+            outcomes.append(call(world, {"name": "wait", "arguments": {"minutes": min(1440, minute - 10 - world.now)}}))
+        outcomes.append(call(world, {"name": "snapshot", "arguments": {"resource": rid}}))
+    assert len(outcomes) < 100
+    assert not any(outcome.error for outcome in outcomes)
+    snapshots = [r for r in world.resources.values() if r.kind == "backup" and r.attrs["volume"] == "vault-snapshots"]
+    assert sorted(r.attrs["source"] for r in snapshots) == sorted([first, second])
