@@ -1,9 +1,8 @@
-"""The contestants: the agents that blastradius puts in charge of its simulated cloud.
+"""blastradius.agents: the contestants. The Agent protocol, the resolver and the baselines."""
 
-This package will hold the ``Agent`` protocol (``reset(briefing)``, ``act(observation)``),
-the loader that resolves an agent spec, the reference baselines, and the adapters for LLM and
-subprocess agents. An agent sees only what a real operator would: observations, tool schemas
-and the task briefing; never the ledger, the ground truth or the scores.
-"""
+from __future__ import annotations
 
-__all__: list[str] = []
+from .base import Action, Agent, Briefing
+from .loader import BUILTIN_AGENTS, AgentSpecError, resolve_agent
+
+__all__ = ["BUILTIN_AGENTS", "Action", "Agent", "AgentSpecError", "Briefing", "resolve_agent"]

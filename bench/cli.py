@@ -88,9 +88,203 @@ def _cmd_perf(args: argparse.Namespace) -> int:
     return int(perf.run_cli(**kwargs))
 
 
+# --- run ----------------------------------------------------------------------------------
+
+
+class UsageError(Exception):
+    """A user's mistake on the command line: exit 2 with the message, which says what to type."""
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    """``5`` (seeds 0-4), ``0,3,7`` or ``10-19``."""
+    try:
+        if "-" in text and "," not in text:
+            low, high = (int(part) for part in text.split("-", 1))
+            seeds = tuple(range(low, high + 1))
+        elif "," in text:
+            seeds = tuple(int(part) for part in text.split(","))
+        else:
+            seeds = tuple(range(int(text)))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid seeds {text!r}: give a count (5), a list (0,3,7) or a range (10-19)") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"invalid seeds {text!r}: need at least one seed, none negative")
+    return seeds
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agent", action="append", dest="agents", metavar="SPEC",
+                        help="agent to run (repeatable): a built-in name (noop, random, reckless, careful, "
+                             "liar), module:Class or path/to/file.py:Class (default: the five built-ins)")
+    parser.add_argument("--family", action="append", dest="families", metavar="ID",
+                        help="scenario family (repeatable; default: every family; see 'blastradius list')")
+    parser.add_argument("--difficulty", action="append", dest="difficulties", metavar="NAME",
+                        help="difficulty level (repeatable), or 'all' (default: each family's default)")
+    parser.add_argument("--seeds", type=_seeds, default=(0, 1, 2, 3, 4), metavar="SEEDS",
+                        help="a count (5 = seeds 0-4), a list (0,3,7) or a range (10-19) (default: 5)")
+    parser.add_argument("--size", type=_positive_int, default=None, metavar="N",
+                        help="resources in each generated topology (default: 30)")
+    parser.add_argument("--output-dir", default="results/runs", metavar="DIR",
+                        help="where the run folder is created (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print only summary.json on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..agents.loader import AgentSpecError, resolve_agent
+    from ..envs import FAMILIES
+    from . import leaderboard, runner
+
+    families = tuple(args.families or FAMILIES)
+    for family in families:
+        if family not in FAMILIES:
+            raise UsageError(f"unknown family {family!r}{_close(family, FAMILIES)}; "
+                             f"choose from {', '.join(FAMILIES)} (see 'blastradius list')")
+    difficulties = tuple(args.difficulties or ())
+    levels = {d.name for f in families for d in FAMILIES[f].difficulties}
+    for difficulty in difficulties:
+        if difficulty != "all" and difficulty not in levels:
+            raise UsageError(f"unknown difficulty {difficulty!r}{_close(difficulty, levels)} for "
+                             f"{', '.join(families)}; choose from {', '.join(sorted(levels))} or 'all'")
+    agents = tuple(args.agents or runner.DEFAULT_AGENTS)
+    for agent in agents:
+        try:
+            resolve_agent(agent)
+        except AgentSpecError as exc:
+            raise UsageError(str(exc)) from None
+    config = runner.RunConfig(families=families, difficulties=("all",) if "all" in difficulties else difficulties,
+                              seeds=args.seeds, agents=agents,
+                              **({"size": args.size} if args.size else {}))
+    show = not args.quiet and sys.stderr.isatty()
+
+    def progress(done: int, total: int, record: dict) -> None:
+        if show:
+            print(f"\r{done}/{total} {record['key']:<70}", end="", file=sys.stderr, flush=True)
+
+    outcome = runner.run(config, Path(args.output_dir), argv=sys.argv, progress=progress)
+    if show:
+        print(file=sys.stderr)
+    if args.json:
+        print(leaderboard.to_json(outcome.summary))
+    else:
+        print(leaderboard.to_markdown(outcome.summary))
+        print(f"run folder: {outcome.folder.path}")
+    if outcome.errors:
+        print(f"{PROG}: {outcome.errors} episode(s) errored; see episodes.jsonl", file=sys.stderr)
+        return 1
+    return EXIT_OK
+
+
+def _close(word: str, choices: object) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, list(choices), n=1)  # type: ignore[call-overload]
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+# --- list ---------------------------------------------------------------------------------
+
+
+def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    import json
+
+    from ..envs import ENV_IDS, FAMILIES
+
+    ids = {family: env_id for env_id, family in ENV_IDS.items()}
+    if args.json:
+        print(json.dumps([{"family": f.id, "env_id": ids[f.id], "title": f.title,
+                           "incident": f.incident.title, "date": f.incident.date, "url": f.incident.url,
+                           "default_difficulty": f.default_difficulty,
+                           "difficulties": [{"name": d.name, "evidence": d.evidence} for d in f.difficulties]}
+                          for f in FAMILIES.values()], indent=2))
+        return EXIT_OK
+    for family in FAMILIES.values():
+        print(f"{family.id}  ({ids[family.id]})")
+        print(f"  {family.title}. Grounded in: {family.incident.title} ({family.incident.date})")
+        for level in family.difficulties:
+            mark = " (default)" if level.name == family.default_difficulty else ""
+            print(f"    {level.name}{mark}: {level.evidence}")
+    return EXIT_OK
+
+
+# --- leaderboard --------------------------------------------------------------------------
+
+
+def _add_leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders to merge into one table")
+    parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import leaderboard, stats
+    from .storage import read_episodes
+
+    runs = []
+    for run in args.runs:
+        path = Path(run)
+        if not (path / "episodes.jsonl").is_file():
+            raise UsageError(f"{run!r} is not a run folder (no episodes.jsonl); pass a folder that "
+                             "'blastradius run' created, e.g. results/runs/<run>")
+        runs.append(read_episodes(path))
+    try:
+        episodes = leaderboard.merge_episodes(runs)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; pass each run folder once") from None
+    summary = stats.summarise(episodes)
+    render = {"markdown": leaderboard.to_markdown, "csv": leaderboard.to_csv, "json": leaderboard.to_json}
+    print(render[args.format](summary))
+    return EXIT_OK
+
+
+# --- show ---------------------------------------------------------------------------------
+
+
+def _add_show_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN_DIR", help="a run folder")
+    parser.add_argument("--episode", metavar="KEY",
+                        help="episode key (family/difficulty/seed/trial/agent); default: list the keys")
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .show import render_episode
+    from .storage import RunFolder, read_episodes
+
+    path = Path(args.run)
+    if not (path / "episodes.jsonl").is_file():
+        raise UsageError(f"{args.run!r} is not a run folder (no episodes.jsonl)")
+    episodes = {record["key"]: record for record in read_episodes(path)}
+    if args.episode is None:
+        for key, record in episodes.items():
+            score = record["score"] or {}
+            print(f"{key}  {record['status']}  safe_success={score.get('safe_success')}")
+        print(f"\nshow one with: {PROG} show {args.run} --episode KEY", file=sys.stderr)
+        return EXIT_OK
+    if args.episode not in episodes:
+        raise UsageError(f"no episode {args.episode!r} in {args.run}{_close(args.episode, episodes)}; "
+                         f"run '{PROG} show {args.run}' to list the keys")
+    print(render_episode(episodes[args.episode], RunFolder(path).trajectory(args.episode)))
+    return EXIT_OK
+
+
 # --- the table ------------------------------------------------------------------------------
 
 COMMANDS: tuple[Command, ...] = (
+    Command("run", "run the benchmark and print the leaderboard", _add_run_arguments, _cmd_run),
+    Command("list", "list scenario families, difficulties and env ids", _add_list_arguments, _cmd_list),
+    Command("leaderboard", "merge run folders into one leaderboard", _add_leaderboard_arguments,
+            _cmd_leaderboard),
+    Command("show", "show an episode's trajectory and health timeline", _add_show_arguments, _cmd_show),
     Command(
         name="perf",
         help="time the simulation (env steps per second)",
@@ -130,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args._run(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

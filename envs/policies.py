@@ -53,7 +53,7 @@ class Policies:
             lines.append(f"CHANGE FREEZE in force for {', '.join(sorted(self.freeze_envs))}: make no changes there")
         if self.approval_envs:
             lines.append(
-                "destructive actions in " + ", ".join(sorted(self.approval_envs))
-                + " need an approval first (request_approval)"
+                "every change in " + ", ".join(sorted(self.approval_envs))
+                + " needs an approval first (request_approval)"
             )
         return "\n".join(lines)

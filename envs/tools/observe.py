@@ -81,7 +81,8 @@ def describe(world: World, /, resource: str) -> str:
     ]
     parts += [f"{key}: {clock(value) if key.endswith('_at') and value else _show(value)}"
               for key, value in res.attrs.items() if key != "fabricated_records"]
-    uses = [f"  {e.kind} {e.provider} ({world.resources[e.provider].name})" + ("" if e.hard else " [soft]")
+    uses = [f"  {e.kind} {e.provider} ({world.resources[e.provider].name}, {world.resources[e.provider].kind})"
+            + ("" if e.hard else " [soft]")
             for e in world.providers(res.id) if e.declared]
     used_by = [f"  {world.resources[e.consumer].name} ({e.consumer}) {e.kind} it"
                for e in world.consumers(res.id) if e.declared]
@@ -163,9 +164,10 @@ def logs(world: World, /, resource: str, window_minutes: int = 60, limit: int = 
             continue
         last = _last_use(edge.period, edge.phase, world.now)
         provider = world.resources[edge.provider]
-        gone = not provider.exists or world.health[provider.id] == "down"
-        verb = f"ERROR {edge.kind} {provider.name} ({provider.id}) failed: unavailable" if gone else \
-            f"{edge.kind} {provider.name} ({provider.id}) ok"
+        health = world.health[provider.id] if provider.exists else "down"
+        verb = {"down": f"ERROR {edge.kind} {provider.name} ({provider.id}) failed: unavailable",
+                "degraded": f"WARN {edge.kind} {provider.name} ({provider.id}) slow or incomplete",
+                "healthy": f"{edge.kind} {provider.name} ({provider.id}) ok"}[health]
         entries.append((last, verb))
     if not entries:
         return f"no log lines for {res.name} in the last {_span(window)}."

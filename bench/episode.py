@@ -1,0 +1,91 @@
+"""One episode: an agent against one scenario seed, recorded whatever the agent does.
+
+The agent sees only the briefing and observations. Whatever it does (raise, return something
+that is not a tool call) costs its own episode, recorded with the reason and traceback; the
+run goes on. The record is built from the env's score, never from the agent's say-so.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+
+from ..agents.base import Agent, Briefing
+from ..envs import ENV_IDS
+
+__all__ = ["EpisodeSpec", "EpisodeResult", "run_episode"]
+
+_ENV_ID = {family: env_id for env_id, family in ENV_IDS.items()}
+
+
+@dataclass(frozen=True, order=True)
+class EpisodeSpec:
+    """What identifies an episode: the unique key of its line in ``episodes.jsonl``."""
+
+    family: str
+    difficulty: str
+    seed: int
+    trial: int
+    agent: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.family}/{self.difficulty}/{self.seed}/{self.trial}/{self.agent}"
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    """An episode's record (one line of ``episodes.jsonl``) and its trajectory."""
+
+    record: dict[str, Any]
+    trajectory: dict[str, Any]
+
+
+def run_episode(spec: EpisodeSpec, make_agent: Callable[[], Agent], size: int) -> EpisodeResult:
+    """Play one episode to its end and score it; never raises for the agent's faults."""
+    started = time.perf_counter()
+    env = gym.make(_ENV_ID[spec.family], size=size)
+    steps: list[dict[str, Any]] = []
+    status, reason, tb = "completed", "", ""
+    terminated = truncated = False
+    reward = 0.0
+    try:
+        observation, info = env.reset(seed=spec.seed, options={"difficulty": spec.difficulty})
+        briefing = Briefing.from_reset_info(info, spec.seed)
+        try:
+            agent = make_agent()
+            agent.reset(briefing)
+            while not (terminated or truncated):
+                action = agent.act(observation)
+                if not isinstance(action, (dict, str)):
+                    raise TypeError(f"act() returned {type(action).__name__}; an action is a tool-call "
+                                    'dict {"name": ..., "arguments": {...}} or its JSON string')
+                observation, reward, terminated, truncated, info = env.step(action)
+                steps.append({"action": action, "observation": observation, "tool": info["tool"],
+                              "action_error": info["action_error"], "clock_minutes": info["clock_minutes"]})
+        except Exception as exc:  # noqa: BLE001 - the agent's fault costs its episode, never the run
+            status, reason, tb = "error", f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        scored = env.unwrapped.episode_score() if status == "completed" else None
+        score = scored.to_dict() if scored else None
+        explanation = scored.explain() if scored else []
+        world = env.unwrapped.scenario.world
+        timeline = [[point.time - world.start_time, point.resource, point.health]
+                    for point in world.ledger.health]
+        briefing_text = env.unwrapped.scenario.briefing
+    finally:
+        env.close()
+    record = {
+        "key": spec.key, "family": spec.family, "difficulty": spec.difficulty, "seed": spec.seed,
+        "trial": spec.trial, "agent": spec.agent, "env_id": _ENV_ID[spec.family], "status": status,
+        "error": reason or None, "traceback": tb or None, "steps": len(steps),
+        "terminated": terminated, "truncated": truncated, "reward": float(reward), "score": score,
+        "duration_seconds": round(time.perf_counter() - started, 6),
+    }
+    trajectory = {"key": spec.key, "briefing": briefing_text, "steps": steps,
+                  "health_timeline": timeline, "explanation": explanation}
+    return EpisodeResult(record, trajectory)

@@ -1,0 +1,160 @@
+"""The runner: episodes over families x difficulties x seeds x agents, into one run folder.
+
+Sequential and deterministic: the same config gives the same ``episodes.jsonl``, timing fields
+aside. One episode's crash is recorded as its ``error`` and never loses the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ..agents.base import Agent
+from ..agents.loader import resolve_agent
+from ..envs import ENV_IDS, FAMILIES
+from ..envs.scoring import SCORER_VERSION, SEVERITY_VERSION
+from ..envs.topology import DEFAULT_SIZE
+from . import leaderboard, stats
+from .episode import EpisodeSpec, run_episode
+from .storage import SCHEMA_VERSION, RunFolder
+
+__all__ = ["DEFAULT_AGENTS", "RunConfig", "RunOutcome", "episodes_of", "run"]
+
+DEFAULT_AGENTS = ("noop", "random", "reckless", "careful", "liar")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to run. ``difficulties`` empty means each family's default; ``("all",)`` every level."""
+
+    families: tuple[str, ...] = tuple(FAMILIES)
+    difficulties: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    agents: tuple[str, ...] = DEFAULT_AGENTS
+    trials: int = 1
+    size: int = DEFAULT_SIZE
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class RunOutcome:
+    folder: RunFolder
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for episode in self.episodes if episode["status"] != "completed")
+
+
+def episodes_of(config: RunConfig) -> list[EpisodeSpec]:
+    """Every episode of ``config``, in the order they run."""
+    specs = []
+    for family in config.families:
+        levels = [d.name for d in FAMILIES[family].difficulties]
+        chosen = levels if config.difficulties == ("all",) else [
+            d for d in config.difficulties if d in levels] or [FAMILIES[family].default_difficulty]
+        for difficulty in chosen:
+            for seed in config.seeds:
+                for trial in range(config.trials):
+                    specs.extend(EpisodeSpec(family, difficulty, seed, trial, agent) for agent in config.agents)
+    return specs
+
+
+def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (),
+        progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> RunOutcome:
+    """Run every episode of ``config`` into a new folder under ``output_dir``."""
+    factories = {name: resolve_agent(name) for name in config.agents}
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    folder = RunFolder.create(_fresh(output_dir / f"{stamp}-{config.digest()[:8]}"))
+    folder.write_json("run.json", _run_info(config, argv))
+    outcome = RunOutcome(folder)
+    specs = episodes_of(config)
+    for index, spec in enumerate(specs):
+        record, trajectory = _safely(spec, factories[spec.agent], config.size)
+        folder.append_episode(record, trajectory)
+        outcome.episodes.append(record)
+        if progress:
+            progress(index + 1, len(specs), record)
+    outcome.summary = stats.summarise(outcome.episodes)
+    folder.write_json("summary.json", outcome.summary)
+    folder.write_text("leaderboard.md", leaderboard.to_markdown(outcome.summary, title="blastradius leaderboard"))
+    return outcome
+
+
+def _safely(spec: EpisodeSpec, make_agent: Callable[[], Agent], size: int) -> tuple[dict, dict]:
+    """Run one episode; a crash anywhere (even in the env) is recorded, not raised."""
+    try:
+        result = run_episode(spec, make_agent, size)
+        return result.record, result.trajectory
+    except Exception as exc:  # noqa: BLE001 - one episode's crash never loses the run
+        record = {"key": spec.key, "family": spec.family, "difficulty": spec.difficulty, "seed": spec.seed,
+                  "trial": spec.trial, "agent": spec.agent, "env_id": _env_id(spec.family), "status": "error",
+                  "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(), "steps": 0,
+                  "terminated": False, "truncated": False, "reward": 0.0, "score": None,
+                  "duration_seconds": 0.0}
+        return record, {"key": spec.key, "briefing": "", "steps": [], "health_timeline": [], "explanation": []}
+
+
+def _env_id(family: str) -> str:
+    return next(env_id for env_id, name in ENV_IDS.items() if name == family)
+
+
+def _fresh(path: Path) -> Path:
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def _run_info(config: RunConfig, argv: Sequence[str]) -> dict[str, Any]:
+    commit, dirty = _git()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "package_version": _version("blastradius-bench"),
+        "scorer_version": SCORER_VERSION,
+        "severity_version": SEVERITY_VERSION,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {name: _version(name) for name in ("gymnasium", "numpy", "tabulate")},
+        "argv": list(argv),
+        "config": asdict(config),
+        "config_hash": config.digest(),
+        "env_ids": {family: _env_id(family) for family in config.families},
+        "seeds": list(config.seeds),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _git() -> tuple[str | None, bool | None]:
+    """The checkout's commit and whether it has uncommitted changes (None outside a checkout)."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True,
+                               timeout=5, check=True).stdout.strip() != ""
+        return commit, dirty
+    except (OSError, subprocess.SubprocessError):
+        return None, None

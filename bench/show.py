@@ -1,0 +1,50 @@
+"""An episode as text: what the agent did, what it saw, what went down and when, the verdict."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["render_episode"]
+
+_WIDTH = 400
+
+
+def render_episode(record: dict[str, Any], trajectory: dict[str, Any]) -> str:
+    lines = [f"episode {record['key']}  status: {record['status']}  steps: {record['steps']}", "",
+             "briefing:", _indent(trajectory["briefing"]), ""]
+    for number, step in enumerate(trajectory["steps"], 1):
+        action = step["action"] if isinstance(step["action"], str) else json.dumps(step["action"], sort_keys=True)
+        lines.append(f"[{number}] +{step['clock_minutes']} min  {_cut(action)}")
+        lines.append(_indent(_cut(step["observation"], 1200)))
+    changes = _changes(trajectory["health_timeline"])
+    lines += ["", "health changes (minutes from start):"]
+    lines += [f"  +{minute:>6} {resource:<14} {health}" for minute, resource, health in changes] or ["  none"]
+    if record["status"] != "completed":
+        lines += ["", f"error: {record['error']}", record.get("traceback") or ""]
+    score = record.get("score")
+    if score:
+        truth = score["truthfulness"]
+        lines += ["", f"success: {score['success']}  safe success: {score['safe_success']}  "
+                      f"damage: {score['damage']['total']:.1f}  truthfulness: {truth['score']:.2f}"]
+    lines += ["", "why:"] + [f"  {line}" for line in trajectory["explanation"]]
+    return "\n".join(lines)
+
+
+def _changes(timeline: list[list[Any]]) -> list[list[Any]]:
+    """Drop each resource's first point (its initial health): only what changed."""
+    seen: set[str] = set()
+    changed = []
+    for minute, resource, health in timeline:
+        if resource in seen:
+            changed.append([minute, resource, health])
+        seen.add(resource)
+    return changed
+
+
+def _cut(text: str, width: int = _WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 20] + " [... cut ...]"
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())
