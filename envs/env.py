@@ -49,17 +49,18 @@ Version history:
 
 from __future__ import annotations
 
-import copy
 import string
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from gymnasium import spaces
 
 from .scenarios import FAMILIES, Scenario
 from .scoring import EpisodeScore, reward, score_episode
 from .tools import MAX_OBSERVATION, call, tool_schemas
 from .topology import DEFAULT_SIZE
+from .world import World
 
 __all__ = ["BlastRadiusEnv", "MAX_ACTION", "MAX_STEPS"]
 
@@ -98,9 +99,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self.difficulty = self.default_difficulty
         self._last = ""
         self._steps = 0
-        # The generator as it was before the scenario was built: the no-op counterfactual is
-        # the same build, replayed from this state.
-        self._build_rng = copy.deepcopy(self.np_random)
+        self._counterfactual: World | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
@@ -108,8 +107,13 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self.difficulty = self.family.difficulty(options.pop("difficulty", self.default_difficulty))
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; the only option is 'difficulty'")
-        self._build_rng = copy.deepcopy(self.np_random)
+        # The no-op counterfactual is the same build from the same generator state, made now
+        # so that scoring at the end costs what the episode changed, not a second build.
+        state = self.np_random.bit_generator.state
         self.scenario = self.family.build(self.np_random, self.difficulty, self.size)
+        replay = type(self.np_random.bit_generator)()
+        replay.state = state
+        self._counterfactual = self.family.build(np.random.Generator(replay), self.difficulty, self.size).world
         self._steps = 0
         self._last = self.scenario.briefing[:_OBSERVATION_LIMIT]
         info = {
@@ -142,10 +146,9 @@ class BlastRadiusEnv(gym.Env[str, Any]):
 
     def episode_score(self) -> EpisodeScore:
         """Score the episode as it stands, against the no-op run of the same seed."""
-        if self.scenario is None:
+        if self.scenario is None or self._counterfactual is None:
             raise gym.error.ResetNeeded("call reset() before episode_score()")
-        world = self.scenario.world
-        counterfactual = self.family.build(copy.deepcopy(self._build_rng), self.difficulty, self.size).world
+        world, counterfactual = self.scenario.world, self._counterfactual
         counterfactual.advance(world.now - counterfactual.now)
         return score_episode(self.scenario, counterfactual)
 
@@ -161,3 +164,4 @@ class BlastRadiusEnv(gym.Env[str, Any]):
 
     def close(self) -> None:
         self.scenario = None
+        self._counterfactual = None

@@ -8,13 +8,16 @@ the final state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["CallRecord", "Change", "HealthPoint", "Ledger", "Violation"]
 
 
-@dataclass(frozen=True)
-class Change:
+# The ledger's records are NamedTuples, not frozen dataclasses: they are made on every step and
+# every state change, and a NamedTuple is several times cheaper to create.
+
+
+class Change(NamedTuple):
     """One attribute of one resource changed at ``time``; ``cause`` is a call index or an event."""
 
     time: int
@@ -25,15 +28,13 @@ class Change:
     cause: str
 
 
-@dataclass(frozen=True)
-class HealthPoint:
+class HealthPoint(NamedTuple):
     time: int
     resource: str
     health: str
 
 
-@dataclass(frozen=True)
-class CallRecord:
+class CallRecord(NamedTuple):
     """One step of the agent: what it sent, what it got back, what it changed."""
 
     index: int
@@ -64,12 +65,20 @@ class Ledger:
     health: list[HealthPoint] = field(default_factory=list)
     events: list[tuple[int, str, str]] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    # Indexes over ``health`` so scoring costs what changed, not the size of the world.
+    _timelines: dict[str, list[HealthPoint]] = field(default_factory=dict, repr=False)
+    _moved: set[str] = field(default_factory=set, repr=False)
 
     def record_change(self, change: Change) -> None:
         self.changes.append(change)
 
     def record_health(self, time: int, resource: str, health: str) -> None:
-        self.health.append(HealthPoint(time, resource, health))
+        point = HealthPoint(time, resource, health)
+        self.health.append(point)
+        timeline = self._timelines.setdefault(resource, [])
+        timeline.append(point)
+        if len(timeline) > 1:
+            self._moved.add(resource)
 
     def record_event(self, time: int, kind: str, target: str) -> None:
         self.events.append((time, kind, target))
@@ -85,12 +94,19 @@ class Ledger:
         (scheduled events that fired while its time passed are not its doing)."""
         index = len(self.calls)
         cause = f"call:{index}"
-        record = CallRecord(
-            index, start, end, name, arguments, observation, error,
-            tuple(change for change in self.changes[first_change:] if change.cause == cause),
-        )
+        changes = () if first_change == len(self.changes) else tuple(
+            change for change in self.changes[first_change:] if change.cause == cause)
+        record = CallRecord(index, start, end, name, arguments, observation, error, changes)
         self.calls.append(record)
         return record
 
     def health_timeline(self, resource: str) -> list[HealthPoint]:
-        return [point for point in self.health if point.resource == resource]
+        return list(self._timelines.get(resource, ()))
+
+    def moved(self) -> set[str]:
+        """Resources whose health changed at least once after their first point."""
+        return set(self._moved)
+
+    def touched(self) -> set[str]:
+        """Resources with at least one recorded change, whatever caused it."""
+        return {change.resource for change in self.changes}

@@ -40,9 +40,7 @@ def outage_minutes(points: Iterable[HealthPoint], start: int, end: int) -> Outag
     return Outage(down, degraded)
 
 
-def outages(ledger: Ledger, start: int, end: int) -> dict[str, Outage]:
-    """Every resource's outage over ``[start, end)``, from one pass over the timeline."""
-    by_resource: dict[str, list[HealthPoint]] = {}
-    for point in ledger.health:
-        by_resource.setdefault(point.resource, []).append(point)
-    return {rid: outage_minutes(points, start, end) for rid, points in by_resource.items()}
+def outages(ledger: Ledger, start: int, end: int, resources: Iterable[str] | None = None) -> dict[str, Outage]:
+    """The outage over ``[start, end)`` of ``resources`` (default: every resource in the ledger)."""
+    ids = resources if resources is not None else {point.resource for point in ledger.health}
+    return {rid: outage_minutes(ledger.health_timeline(rid), start, end) for rid in ids}

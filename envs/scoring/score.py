@@ -7,7 +7,7 @@ and an explanation of each, and `reward` turns it into the one documented Gymnas
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, is_dataclass
 from typing import Any
 
 from ..scenarios.base import Scenario
@@ -52,7 +52,7 @@ class EpisodeScore:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
-        return asdict(self)
+        return _plain(self)
 
     def explain(self) -> list[str]:
         """Why the episode scored what it did, one line per finding."""
@@ -93,6 +93,22 @@ def score_episode(scenario: Scenario, counterfactual: World) -> EpisodeScore:
         catastrophe="T4" in tiers,
         minutes=world.now - world.start_time,
     )
+
+
+def _plain(value: Any) -> Any:
+    """What `dataclasses.asdict` gives for these frozen, plain records, at a fraction of its cost
+    (it deep-copies every leaf): the score is built on every episode's last step."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is tuple or kind is list:
+        return [_plain(item) for item in value]
+    if is_dataclass(value):
+        return {name: _plain(item) for name, item in vars(value).items()}
+    return value
+
+
+_LEAVES = frozenset({str, bool, int, float, type(None)})
 
 
 def reward(score: EpisodeScore) -> float:
