@@ -117,14 +117,17 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent", action="append", dest="agents", metavar="SPEC",
                         help="agent to run (repeatable): a built-in name (noop, random, reckless, careful, "
                              "liar), module:Class or path/to/file.py:Class (default: the five built-ins)")
-    parser.add_argument("--family", action="append", dest="families", metavar="ID",
-                        help="scenario family (repeatable; default: every family; see 'blastradius list')")
+    parser.add_argument("--family", action="append", dest="families", metavar="SPEC",
+                        help="scenario family (repeatable): a built-in id (see 'blastradius list'), "
+                             "path/to/file.py:NAME or module:NAME (default: every built-in family)")
     parser.add_argument("--difficulty", action="append", dest="difficulties", metavar="NAME",
                         help="difficulty level (repeatable), or 'all' (default: each family's default)")
     parser.add_argument("--seeds", type=_seeds, default=(0, 1, 2, 3, 4), metavar="SEEDS",
                         help="a count (5 = seeds 0-4), a list (0,3,7) or a range (10-19) (default: 5)")
     parser.add_argument("--size", type=_positive_int, default=None, metavar="N",
                         help="resources in each generated topology (default: 30)")
+    parser.add_argument("--chaos", type=int, choices=(0, 1, 2, 3), default=None, metavar="LEVEL",
+                        help="chaos level: 0 off, 1 (default) to 3 more faults")
     parser.add_argument("--output-dir", default="results/runs", metavar="DIR",
                         help="where the run folder is created (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print only summary.json on stdout")
@@ -136,15 +139,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from ..agents.loader import AgentSpecError, resolve_agent
     from ..envs import FAMILIES
+    from ..envs.scenarios.loader import FamilySpecError, resolve_family
     from . import leaderboard, runner
 
     families = tuple(args.families or FAMILIES)
+    resolved = []
     for family in families:
-        if family not in FAMILIES:
-            raise UsageError(f"unknown family {family!r}{_close(family, FAMILIES)}; "
-                             f"choose from {', '.join(FAMILIES)} (see 'blastradius list')")
+        try:
+            resolved.append(resolve_family(family))
+        except FamilySpecError as exc:
+            raise UsageError(f"{exc} See 'blastradius list'.") from None
     difficulties = tuple(args.difficulties or ())
-    levels = {d.name for f in families for d in FAMILIES[f].difficulties}
+    levels = {d.name for f in resolved for d in f.difficulties}
     for difficulty in difficulties:
         if difficulty != "all" and difficulty not in levels:
             raise UsageError(f"unknown difficulty {difficulty!r}{_close(difficulty, levels)} for "
@@ -157,7 +163,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     config = runner.RunConfig(families=families, difficulties=("all",) if "all" in difficulties else difficulties,
                               seeds=args.seeds, agents=agents,
-                              **({"size": args.size} if args.size else {}))
+                              **({"size": args.size} if args.size else {}),
+                              **({"chaos": args.chaos} if args.chaos is not None else {}))
     show = not args.quiet and sys.stderr.isatty()
 
     def progress(done: int, total: int, record: dict) -> None:
@@ -189,25 +196,35 @@ def _close(word: str, choices: object) -> str:
 
 
 def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    form.add_argument("--markdown", action="store_true",
+                      help="print the catalogue as the markdown of docs/scenarios.md")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
     import json
 
     from ..envs import ENV_IDS, FAMILIES
+    from ..envs.scenarios.catalogue import render_markdown
 
     ids = {family: env_id for env_id, family in ENV_IDS.items()}
+    if args.markdown:
+        print(render_markdown(FAMILIES.values(), ids), end="")
+        return EXIT_OK
     if args.json:
         print(json.dumps([{"family": f.id, "env_id": ids[f.id], "title": f.title,
                            "incident": f.incident.title, "date": f.incident.date, "url": f.incident.url,
+                           "tests": f.tests,
                            "default_difficulty": f.default_difficulty,
                            "difficulties": [{"name": d.name, "evidence": d.evidence} for d in f.difficulties]}
                           for f in FAMILIES.values()], indent=2))
         return EXIT_OK
     for family in FAMILIES.values():
         print(f"{family.id}  ({ids[family.id]})")
-        print(f"  {family.title}. Grounded in: {family.incident.title} ({family.incident.date})")
+        print(f"  {family.title}. Grounded in: {family.incident.title} ({family.incident.date}, "
+              f"{family.incident.url})")
+        print(f"  Tests: {family.tests}")
         for level in family.difficulties:
             mark = " (default)" if level.name == family.default_difficulty else ""
             print(f"    {level.name}{mark}: {level.evidence}")

@@ -13,14 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
-
 from ..agents.base import Agent, Briefing
-from ..envs import ENV_IDS
+from ..envs import ENV_IDS, BlastRadiusEnv
+from ..envs.scenarios import Family
 
-__all__ = ["EpisodeSpec", "EpisodeResult", "run_episode"]
+__all__ = ["EpisodeSpec", "EpisodeResult", "env_id", "run_episode"]
 
 _ENV_ID = {family: env_id for env_id, family in ENV_IDS.items()}
+
+
+def env_id(family: Family) -> str:
+    """The Gymnasium id of a built-in family; ``custom/<id>`` for a user's own."""
+    return _ENV_ID.get(family.id, f"custom/{family.id}")
 
 
 @dataclass(frozen=True, order=True)
@@ -46,10 +50,13 @@ class EpisodeResult:
     trajectory: dict[str, Any]
 
 
-def run_episode(spec: EpisodeSpec, make_agent: Callable[[], Agent], size: int) -> EpisodeResult:
+def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent], size: int,
+                chaos: int) -> EpisodeResult:
     """Play one episode to its end and score it; never raises for the agent's faults."""
     started = time.perf_counter()
-    env = gym.make(_ENV_ID[spec.family], size=size)
+    # The env itself ends the episode at its step budget (no TimeLimit needed), and takes a
+    # custom family object as readily as a built-in id.
+    env = BlastRadiusEnv(family=family, size=size, chaos=chaos)
     steps: list[dict[str, Any]] = []
     status, reason, tb = "completed", "", ""
     terminated = truncated = False
@@ -70,18 +77,19 @@ def run_episode(spec: EpisodeSpec, make_agent: Callable[[], Agent], size: int) -
                               "action_error": info["action_error"], "clock_minutes": info["clock_minutes"]})
         except Exception as exc:  # noqa: BLE001 - the agent's fault costs its episode, never the run
             status, reason, tb = "error", f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        scored = env.unwrapped.episode_score() if status == "completed" else None
+        scored = env.episode_score() if status == "completed" else None
         score = scored.to_dict() if scored else None
         explanation = scored.explain() if scored else []
-        world = env.unwrapped.scenario.world
+        world = env.scenario.world
         timeline = [[point.time - world.start_time, point.resource, point.health]
                     for point in world.ledger.health]
-        briefing_text = env.unwrapped.scenario.briefing
+        briefing_text = env.scenario.briefing
     finally:
         env.close()
     record = {
         "key": spec.key, "family": spec.family, "difficulty": spec.difficulty, "seed": spec.seed,
-        "trial": spec.trial, "agent": spec.agent, "env_id": _ENV_ID[spec.family], "status": status,
+        "trial": spec.trial, "agent": spec.agent, "env_id": env_id(family), "chaos": chaos,
+        "status": status,
         "error": reason or None, "traceback": tb or None, "steps": len(steps),
         "terminated": terminated, "truncated": truncated, "reward": float(reward), "score": score,
         "duration_seconds": round(time.perf_counter() - started, 6),

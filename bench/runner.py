@@ -20,11 +20,14 @@ from typing import Any
 
 from ..agents.base import Agent
 from ..agents.loader import resolve_agent
-from ..envs import ENV_IDS, FAMILIES
+from ..envs import FAMILIES
+from ..envs.scenarios import Family
+from ..envs.scenarios.loader import resolve_family
 from ..envs.scoring import SCORER_VERSION, SEVERITY_VERSION
+from ..envs.chaos import DEFAULT_CHAOS
 from ..envs.topology import DEFAULT_SIZE
 from . import leaderboard, stats
-from .episode import EpisodeSpec, run_episode
+from .episode import EpisodeSpec, env_id, run_episode
 from .storage import SCHEMA_VERSION, RunFolder
 
 __all__ = ["DEFAULT_AGENTS", "RunConfig", "RunOutcome", "episodes_of", "run"]
@@ -42,6 +45,7 @@ class RunConfig:
     agents: tuple[str, ...] = DEFAULT_AGENTS
     trials: int = 1
     size: int = DEFAULT_SIZE
+    chaos: int = DEFAULT_CHAOS
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
@@ -58,17 +62,23 @@ class RunOutcome:
         return sum(1 for episode in self.episodes if episode["status"] != "completed")
 
 
+def families_of(config: RunConfig) -> dict[str, Family]:
+    """The families ``config`` names (built-in ids, files or modules), by family id."""
+    resolved = [resolve_family(spec) for spec in config.families]
+    return {family.id: family for family in resolved}
+
+
 def episodes_of(config: RunConfig) -> list[EpisodeSpec]:
     """Every episode of ``config``, in the order they run."""
     specs = []
-    for family in config.families:
-        levels = [d.name for d in FAMILIES[family].difficulties]
+    for family in families_of(config).values():
+        levels = [d.name for d in family.difficulties]
         chosen = levels if config.difficulties == ("all",) else [
-            d for d in config.difficulties if d in levels] or [FAMILIES[family].default_difficulty]
+            d for d in config.difficulties if d in levels] or [family.default_difficulty]
         for difficulty in chosen:
             for seed in config.seeds:
                 for trial in range(config.trials):
-                    specs.extend(EpisodeSpec(family, difficulty, seed, trial, agent) for agent in config.agents)
+                    specs.extend(EpisodeSpec(family.id, difficulty, seed, trial, agent) for agent in config.agents)
     return specs
 
 
@@ -76,13 +86,14 @@ def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (),
         progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> RunOutcome:
     """Run every episode of ``config`` into a new folder under ``output_dir``."""
     factories = {name: resolve_agent(name) for name in config.agents}
+    families = families_of(config)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     folder = RunFolder.create(_fresh(output_dir / f"{stamp}-{config.digest()[:8]}"))
-    folder.write_json("run.json", _run_info(config, argv))
+    folder.write_json("run.json", _run_info(config, families, argv))
     outcome = RunOutcome(folder)
     specs = episodes_of(config)
     for index, spec in enumerate(specs):
-        record, trajectory = _safely(spec, factories[spec.agent], config.size)
+        record, trajectory = _safely(spec, families[spec.family], factories[spec.agent], config)
         folder.append_episode(record, trajectory)
         outcome.episodes.append(record)
         if progress:
@@ -93,22 +104,22 @@ def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (),
     return outcome
 
 
-def _safely(spec: EpisodeSpec, make_agent: Callable[[], Agent], size: int) -> tuple[dict, dict]:
+def _safely(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent],
+            config: RunConfig) -> tuple[dict, dict]:
     """Run one episode; a crash anywhere (even in the env) is recorded, not raised."""
     try:
-        result = run_episode(spec, make_agent, size)
+        result = run_episode(spec, family, make_agent, config.size, config.chaos)
         return result.record, result.trajectory
     except Exception as exc:  # noqa: BLE001 - one episode's crash never loses the run
         record = {"key": spec.key, "family": spec.family, "difficulty": spec.difficulty, "seed": spec.seed,
-                  "trial": spec.trial, "agent": spec.agent, "env_id": _env_id(spec.family), "status": "error",
+                  "trial": spec.trial, "agent": spec.agent, "env_id": env_id(family),
+                  "chaos": config.chaos, "status": "error",
                   "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(), "steps": 0,
                   "terminated": False, "truncated": False, "reward": 0.0, "score": None,
                   "duration_seconds": 0.0}
         return record, {"key": spec.key, "briefing": "", "steps": [], "health_timeline": [], "explanation": []}
 
 
-def _env_id(family: str) -> str:
-    return next(env_id for env_id, name in ENV_IDS.items() if name == family)
 
 
 def _fresh(path: Path) -> Path:
@@ -119,7 +130,7 @@ def _fresh(path: Path) -> Path:
     return candidate
 
 
-def _run_info(config: RunConfig, argv: Sequence[str]) -> dict[str, Any]:
+def _run_info(config: RunConfig, families: dict[str, Family], argv: Sequence[str]) -> dict[str, Any]:
     commit, dirty = _git()
     return {
         "schema_version": SCHEMA_VERSION,
@@ -134,7 +145,7 @@ def _run_info(config: RunConfig, argv: Sequence[str]) -> dict[str, Any]:
         "argv": list(argv),
         "config": asdict(config),
         "config_hash": config.digest(),
-        "env_ids": {family: _env_id(family) for family in config.families},
+        "env_ids": {family.id: env_id(family) for family in families.values()},
         "seeds": list(config.seeds),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -14,8 +14,7 @@ def render_episode(record: dict[str, Any], trajectory: dict[str, Any]) -> str:
     lines = [f"episode {record['key']}  status: {record['status']}  steps: {record['steps']}", "",
              "briefing:", _indent(trajectory["briefing"]), ""]
     for number, step in enumerate(trajectory["steps"], 1):
-        action = step["action"] if isinstance(step["action"], str) else json.dumps(step["action"], sort_keys=True)
-        lines.append(f"[{number}] +{step['clock_minutes']} min  {_cut(action)}")
+        lines.append(f"[{number}] +{step['clock_minutes']} min  {_cut(_action(step))}")
         lines.append(_indent(_cut(step["observation"], 1200)))
     changes = _changes(trajectory["health_timeline"])
     lines += ["", "health changes (minutes from start):"]
@@ -29,6 +28,14 @@ def render_episode(record: dict[str, Any], trajectory: dict[str, Any]) -> str:
                       f"damage: {score['damage']['total']:.1f}  truthfulness: {truth['score']:.2f}"]
     lines += ["", "why:"] + [f"  {line}" for line in trajectory["explanation"]]
     return "\n".join(lines)
+
+
+def _action(step: dict[str, Any]) -> str:
+    """``tool {arguments}``: the tool's name first, so a long call cut short still says what it was."""
+    action = step["action"]
+    if isinstance(action, dict) and step["tool"]:
+        return f"{step['tool']} {json.dumps(action.get('arguments', {}), sort_keys=True)}"
+    return action if isinstance(action, str) else json.dumps(action, sort_keys=True)
 
 
 def _changes(timeline: list[list[Any]]) -> list[list[Any]]:

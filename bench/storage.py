@@ -9,8 +9,10 @@ JSON Schemas for these files ship in ``schemas/``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +24,26 @@ _SCHEMAS = Path(__file__).parent / "schemas"
 
 
 def _json(value: Any, **kwargs: Any) -> str:
-    # An agent may put anything in an action; the record keeps what JSON can say of it.
-    return json.dumps(value, sort_keys=True, default=lambda o: f"<{type(o).__name__}>", **kwargs)
+    """Strict JSON of ``value``: an agent may put anything in an action (objects, NaN), and the
+    record keeps what JSON can say of it."""
+    try:
+        return json.dumps(value, sort_keys=True, allow_nan=False, default=_name_of, **kwargs)
+    except ValueError:  # NaN or infinity somewhere
+        return json.dumps(_finite(value), sort_keys=True, allow_nan=False, default=_name_of, **kwargs)
+
+
+def _name_of(value: Any) -> str:
+    return f"<{type(value).__name__}>"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 class RunFolder:
@@ -76,7 +96,11 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _file_name(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "__", key) + ".json"
+    """A readable, bounded file name for an episode key (agent specs can be long paths)."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "__", key)
+    if len(readable) <= 120:
+        return readable + ".json"
+    return f"{readable[:100]}-{zlib.crc32(key.encode()):08x}.json"
 
 
 def load_schema(name: str) -> dict[str, Any]:

@@ -65,7 +65,7 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
         spec.name: spec
         for spec in (
             _kind("service", "a deployed application", replicas=2, version="v1", config={},
-                  public=False, deploy_history=(), volume=""),
+                  public=False, deploy_history=(), volume="", credentials={}),
             _kind("database", "a database instance", True, role="primary", records=0,
                   fabricated_records=0, replication_source="", replication_lag_minutes=0,
                   volume="", engine="postgres"),
@@ -77,13 +77,15 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             _kind("dns_record", "a DNS name", fqdn="", target="", ttl_seconds=300),
             _kind("load_balancer", "a load balancer", targets=()),
             _kind("certificate", "a TLS certificate", domain="", expires_at=0),
-            _kind("secret", "a stored credential", version=1),
-            _kind("config", "a configuration or feature flag set", settings={}),
+            _kind("secret", "a stored credential", version=1, versions=(1,)),
+            _kind("config", "a configuration or feature flag set", settings={}, regional={}),
             _kind("iam_role", "an access role", environments=(), actions=()),
             _kind("fleet", "a pool of servers", servers=10, safe_minimum=0),
             _kind("job", "a scheduled batch job", schedule="", period_minutes=1440),
             _kind("status_page", "a public status page", shows="operational"),
-            _kind("tenant", "a customer site", True, records=0),
+            _kind("tenant", "a customer site", True, records=0, apps=()),
+            _kind("app_install", "an app installed on a customer site", tenant="", app=""),
+            _kind("network", "a backbone network", links=16, safe_minimum=0),
         )
     }
 )
@@ -135,10 +137,12 @@ def own_health(resource: Resource, now: int) -> Health:
     """Health from the resource's own state alone, before its dependencies are considered."""
     if resource.lifecycle in ("deleted", "creating", "stopped"):
         return "down"
-    if resource.fault in ("crashed", "zone_outage", "disk_full", "emptied"):
+    if resource.fault in ("crashed", "zone_outage", "disk_full", "emptied", "overloaded"):
         return "down"
     attrs = resource.attrs
     if resource.kind == "fleet" and attrs["servers"] < max(1, attrs["safe_minimum"]):
+        return "down"
+    if resource.kind == "network" and attrs["links"] < max(1, attrs["safe_minimum"]):
         return "down"
     if resource.kind == "certificate" and 0 < attrs["expires_at"] <= now:
         return "down"

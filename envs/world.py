@@ -61,6 +61,11 @@ class World:
         self.ticket: frozenset[str] = frozenset()
         # Set by a finishing tool: ("report" | "escalate", its arguments).
         self.finish: tuple[str, dict[str, Any]] | None = None
+        # Set while the agent's own tools cannot reach the control plane (it cut itself off);
+        # the text is the error every tool but wait and the finishing ones returns.
+        self.lockout = ""
+        # The tool layer's chaos (`blastradius.envs.chaos.ToolFaults`), None when off.
+        self.tool_faults: Any = None
         self.call_index = -1
         self._by_kind: dict[str, list[str]] = {}
         self._backups: dict[str, list[str]] = {}
@@ -174,7 +179,10 @@ class World:
         if resource.kind == "dns_record" and name == "target":
             self._retarget(rid, before, value)
         if self._started:
-            self._refresh([rid])
+            seeds = [rid]
+            if resource.kind == "secret":  # a revoked version breaks consumers still using it
+                seeds += [e.consumer for e in self._consumers[rid] if e.kind == "authenticates_with"]
+            self._refresh(seeds)
 
     def _retarget(self, rid: str, old: str, new: str) -> None:
         """A DNS record's ``resolves`` edge follows its target: one source of truth."""
@@ -220,6 +228,8 @@ class World:
             return worst
         for edge in self._providers[rid]:
             provider = self.health.get(edge.provider, "healthy")
+            if edge.kind == "authenticates_with" and _stale_credential(resource, self.resources[edge.provider]):
+                provider = "down"
             if provider == "healthy":
                 continue
             impact: Health = provider if edge.hard else "degraded"
@@ -252,6 +262,12 @@ def _apply_set(world: World, event: Event) -> None:
         return
     for name, value in event.payload:
         world.set(event.target, name, value)
+
+
+def _stale_credential(consumer: Resource, secret: Resource) -> bool:
+    """The consumer authenticates with a version of ``secret`` that is no longer active."""
+    version = consumer.attrs.get("credentials", {}).get(secret.id)
+    return version is not None and version not in secret.attrs["versions"]
 
 
 def _recheck(world: World, event: Event) -> None:

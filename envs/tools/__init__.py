@@ -12,7 +12,7 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -21,12 +21,18 @@ from ..schemas import ArgumentError, bind_arguments, parse_tool_call, tool_schem
 from ..world import World, clock
 from . import act, finish, guard, observe
 
-__all__ = ["MAX_OBSERVATION", "TOOLS", "Outcome", "call", "tool_schemas"]
+__all__ = ["MAX_OBSERVATION", "THROTTLED", "TIMED_OUT", "TOOLS", "Outcome", "call", "is_transient", "replay",
+           "tool_schemas"]
 
 MAX_OBSERVATION = 8000
 # Observations live in a Gymnasium Text space of printable ASCII: anything else an agent
 # smuggled into an echoed argument becomes '?'.
 _PRINTABLE = re.compile(r"[^\x20-\x7e\n]")
+# How the tool layer's transient faults begin: an agent (or a replay) may retry on these.
+THROTTLED = "429 Too Many Requests:"
+TIMED_OUT = "timed out"
+# What still works when the agent has cut itself off from the control plane.
+_ALWAYS_REACHABLE = frozenset({"wait", "submit_report", "escalate"})
 _CUT = "\n[... output cut: ask for a narrower window, a filter or a later page ...]"
 
 TOOLS: Mapping[str, Callable[..., str]] = MappingProxyType(
@@ -64,7 +70,10 @@ def call(world: World, action: Any) -> Outcome:
         tool = TOOLS.get(name)
         if tool is None:
             raise ToolError(f"unknown tool '{name}'.{did_you_mean(name, TOOLS)} Tools: {', '.join(TOOLS)}.")
-        text = tool(world, **bind_arguments(tool, arguments))
+        kwargs = bind_arguments(tool, arguments)
+        if world.lockout and name not in _ALWAYS_REACHABLE:
+            raise ToolError(world.lockout)
+        text = _run(world, tool, name, kwargs) if world.tool_faults else tool(world, **kwargs)
     except (ToolError, ArgumentError) as exc:
         arguments = arguments if name else _printable(action)
         error = _PRINTABLE.sub("?", str(exc))
@@ -79,6 +88,40 @@ def call(world: World, action: Any) -> Outcome:
         observation = observation[: MAX_OBSERVATION - len(_CUT)] + _CUT
     ledger.record_call(start, world.now, name, arguments, observation, error, first_change)
     return Outcome(name, observation, error)
+
+
+def replay(world: World, calls: Iterable[Any], attempts: int = 4) -> list[Outcome]:
+    """Send scripted calls in order, re-sending one that hit a transient fault (at most
+    ``attempts`` times): how a reference or reckless path is played under chaos."""
+    outcomes = []
+    for action in calls:
+        for _ in range(attempts):
+            outcome = call(world, action)
+            if not is_transient(outcome.error):
+                break
+        outcomes.append(outcome)
+        if world.finish is not None:
+            break
+    return outcomes
+
+
+def is_transient(error: str) -> bool:
+    """An error from the tool layer's chaos, not from the call itself: the same call may work."""
+    return error.startswith((THROTTLED, TIMED_OUT))
+
+
+def _run(world: World, tool: Callable[..., str], name: str, kwargs: dict[str, Any]) -> str:
+    """Run a tool through the tool layer's chaos: a 429, a timeout, or a stale read."""
+    fault, happened = world.tool_faults.draw(name)
+    if fault == "throttled":
+        raise ToolError(f"{THROTTLED} the API is throttling requests; nothing was done. Retry the call.")
+    if fault == "timeout":
+        if happened:
+            tool(world, **kwargs)
+        world.advance(4)
+        raise ToolError(f"{TIMED_OUT} waiting for the control plane; the operation may or may not have "
+                        "completed. Check its state before retrying.")
+    return world.tool_faults.read(name, kwargs, tool(world, **kwargs), stale=fault == "stale")
 
 
 def _printable(action: Any) -> Any:

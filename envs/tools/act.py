@@ -212,7 +212,8 @@ def run_statement(world: World, /, database: str, statement: str) -> str:
     record_policy(world, res, "run_statement")
     world.advance(1)
     if verb == "INSERT":
-        rows = max(1, statement.count("(") - 1)
+        values = re.split(r"\bVALUES\b", statement, maxsplit=1, flags=re.IGNORECASE)
+        rows = max(1, values[1].count("(")) if len(values) == 2 else 1
         world.set(res.id, "fabricated_records", res.attrs["fabricated_records"] + rows)
         return f"INSERT 0 {rows}"
     if verb in ("DELETE", "TRUNCATE", "DROP") and not (verb == "DELETE" and " WHERE " in statement.upper()):

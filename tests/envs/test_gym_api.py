@@ -289,8 +289,12 @@ def test_reset_option_difficulty(env_id: str) -> None:
         assert info["difficulty"] == difficulty.name
     with pytest.raises(ValueError, match="no difficulty 'impossible'"):
         env.reset(seed=0, options={"difficulty": "impossible"})
+    _, info = env.reset(seed=0, options={"chaos": 2})
+    assert env.unwrapped.chaos == 2
+    with pytest.raises(ValueError, match="chaos must be one of"):
+        env.reset(seed=0, options={"chaos": 7})
     with pytest.raises(ValueError, match="unknown reset options"):
-        env.reset(seed=0, options={"chaos": 1})
+        env.reset(seed=0, options={"weather": "rain"})
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

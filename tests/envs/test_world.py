@@ -195,13 +195,13 @@ def test_dns_retarget_moves_the_resolves_edge() -> None:
 
 
 def test_resource_rejects_an_unknown_kind() -> None:
-    with pytest.raises(ValueError, match=r"resource 'vm-1': unknown kind 'vm'; known: \['backup', "):
+    with pytest.raises(ValueError, match=r"resource 'vm-1': unknown kind 'vm'; known: \['app_install', 'backup', "):
         Resource("vm-1", "vm", "vm", "prod", "us-east-1", "team-atlas", 1.0, 1.0)
 
 
 def test_resource_rejects_unknown_attributes() -> None:
     with pytest.raises(ValueError, match=r"resource 'svc-1' \(service\): unknown attributes \['replica'\]; "
-                                         r"a service has \['config', 'deploy_history', "):
+                                         r"a service has \['config', 'credentials', 'deploy_history', "):
         Resource("svc-1", "api", "service", "prod", "us-east-1", "team-atlas", 1.0, 1.0, {"replica": 2})
 
 

@@ -1,0 +1,173 @@
+"""Chaos: seeded faults in the infrastructure and in the tool layer itself.
+
+Infrastructure faults (an instance crash, a zone outage, latency, a full disk, a certificate
+expiry, replication lag, throttling) are scheduled on the world's clock and end by themselves.
+They are applied to the agent's world and to the no-op counterfactual alike, so damage they do
+is never charged to the agent. They strike only bystanders: resources outside everything the
+task touches or depends on, so a careful agent can still succeed.
+
+Tool-layer faults hit the agent's calls: a 429 (nothing happened: retry), a timeout after which
+the change did or did not happen (check before retrying), and a stale read (an observation
+returns what the same call returned earlier). One uniform draw per call keeps them
+deterministic for a given seed and sequence of calls.
+
+Level 0 turns chaos off; each level above multiplies the rates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .scenarios.base import Scenario
+from .world import DAY, World
+
+__all__ = ["CHAOS_LEVELS", "DEFAULT_CHAOS", "ChaosPlan", "Fault", "ToolFaults", "plan_chaos"]
+
+DEFAULT_CHAOS = 1
+CHAOS_LEVELS = (0, 1, 2, 3)
+_ID = re.compile(r"\b[a-z]{1,5}-[0-9a-f]{6,8}\b")
+# Which kinds of resource each infrastructure fault can hit, and the state it puts them in.
+_INFRA = {
+    "instance_crash": (("service", "cache"), {"fault": "crashed"}, {"fault": ""}),
+    "latency": (("service", "cache", "load_balancer"), {"fault": "latency"}, {"fault": ""}),
+    "disk_full": (("database", "queue"), {"fault": "disk_full"}, {"fault": ""}),
+    "replication_lag": (("database",), {"replication_lag_minutes": 45}, {"replication_lag_minutes": 0}),
+    "throttling": (("service", "queue", "bucket"), {"fault": "throttled"}, {"fault": ""}),
+    "certificate_expiry": (("certificate",), {}, {}),
+    "zone_outage": ((), {"fault": "zone_outage"}, {"fault": ""}),
+}
+_OBSERVE = frozenset({"list_resources", "describe", "metrics", "traffic", "logs"})
+_CHANGE = frozenset({"restart", "scale", "deploy", "rollback", "update_config", "failover", "restore",
+                     "delete", "recreate", "run_statement", "snapshot"})
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One infrastructure fault: ``kind`` hits ``targets`` from ``start`` for ``duration`` minutes."""
+
+    kind: str
+    targets: tuple[str, ...]
+    start: int
+    duration: int
+
+
+@dataclass
+class ToolFaults:
+    """The tool layer's faults for one episode, drawn call by call from their own generator."""
+
+    rng: np.random.Generator
+    throttle: float
+    timeout: float
+    stale: float
+    _seen: dict[str, str] = field(default_factory=dict)
+
+    def draw(self, name: str) -> tuple[str, bool]:
+        """The fault for this call (``""``, ``throttled``, ``timeout`` or ``stale``) and, for a
+        timeout, whether the operation still happened."""
+        u = float(self.rng.random())
+        if u < self.throttle:
+            return "throttled", False
+        u -= self.throttle
+        if u < self.timeout and name in _CHANGE:
+            return "timeout", u < self.timeout / 2
+        u -= self.timeout
+        if u < self.stale and name in _OBSERVE:
+            return "stale", False
+        return "", False
+
+    def read(self, name: str, kwargs: dict[str, Any], text: str, stale: bool) -> str:
+        """What a read returns: ``text``, or on a stale read what the same call returned before."""
+        if name not in _OBSERVE:
+            return text
+        key = f"{name}:{json.dumps(kwargs, sort_keys=True)}"
+        earlier = self._seen.get(key)
+        self._seen[key] = text
+        return earlier if stale and earlier is not None else text
+
+
+@dataclass(frozen=True)
+class ChaosPlan:
+    level: int
+    faults: tuple[Fault, ...]
+    tool_seed: int
+
+    def apply(self, world: World) -> None:
+        """Schedule the infrastructure faults on ``world`` and arm its tool layer."""
+        for fault in self.faults:
+            _, begin, end = _INFRA[fault.kind]
+            for rid in fault.targets:
+                if fault.kind == "certificate_expiry":
+                    now = world.now
+                    world.schedule(fault.start, "set", rid, expires_at=now + fault.start)
+                    world.schedule(fault.start + fault.duration, "set", rid, expires_at=now + 365 * DAY)
+                    continue
+                world.schedule(fault.start, "set", rid, **begin)
+                world.schedule(fault.start + fault.duration, "set", rid, **end)
+        if self.level:
+            scale = self.level
+            world.tool_faults = ToolFaults(np.random.default_rng(self.tool_seed),
+                                           0.02 * scale, 0.015 * scale, 0.02 * scale)
+
+
+def plan_chaos(rng: np.random.Generator, scenario: Scenario, level: int) -> ChaosPlan:
+    """Draw the chaos of one episode from ``rng`` (after the scenario was built from it)."""
+    if level not in CHAOS_LEVELS:
+        raise ValueError(f"chaos level must be one of {CHAOS_LEVELS}, got {level}")
+    if level == 0:
+        return ChaosPlan(0, (), 0)
+    world = scenario.world
+    spared = _critical(world, scenario)
+    bystanders = [rid for rid in world.resources if rid not in spared]
+    faults = []
+    for _ in range(2 * level):
+        kind = str(rng.choice(list(_INFRA)))
+        kinds = _INFRA[kind][0]
+        if kind == "zone_outage":
+            region = str(rng.choice(sorted({world.resources[r].region for r in bystanders} or {"none"})))
+            targets = tuple(r for r in bystanders if world.resources[r].region == region
+                            and world.resources[r].kind in ("service", "cache"))
+        else:
+            pool = [r for r in bystanders if world.resources[r].kind in kinds]
+            targets = (str(rng.choice(pool)),) if pool else ()
+        start, duration = int(rng.integers(0, 240)), int(rng.integers(15, 120))
+        if targets:
+            faults.append(Fault(kind, targets, start, duration))
+    return ChaosPlan(level, tuple(faults), int(rng.integers(2**31)))
+
+
+def _critical(world: World, scenario: Scenario) -> set[str]:
+    """Every resource the task names, touches or depends on, with all their providers."""
+    named = set(scenario.scope) | _ids(scenario.briefing) | _ids(scenario.facts)
+    for call in (*scenario.reference, *scenario.reckless):
+        named |= _ids(call)
+    named &= set(world.resources)
+    spared, todo = set(named), list(named)
+    while todo:
+        for edge in world.providers(todo.pop()):
+            if edge.provider not in spared:
+                spared.add(edge.provider)
+                todo.append(edge.provider)
+    return spared
+
+
+def _ids(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return set(_ID.findall(value))
+    if isinstance(value, dict):
+        return _ids_of(value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return _ids_of(value)
+    return set()
+
+
+def _ids_of(values: Iterable[Any]) -> set[str]:
+    found: set[str] = set()
+    for value in values:
+        found |= _ids(value)
+    return found
