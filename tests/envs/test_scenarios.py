@@ -135,3 +135,41 @@ def test_scenario_declares_what_a_referee_needs(family: str, difficulty: str) ->
     assert scenario.reckless[-1]["name"] == "submit_report"
     # Nothing is decided yet: the goals that need action do not hold at the start.
     assert scenario.needs_action is False or not all(goal.holds(world) for goal in scenario.goals)
+
+
+def _play_env(env: Any, actions: Any) -> dict[str, Any]:
+    """Play scripted calls through the env, re-sending a call that hit a transient fault."""
+    from blastradius.envs.tools import is_transient
+
+    info: dict[str, Any] = {}
+    for action in actions:
+        for _ in range(4):
+            _, _, terminated, truncated, info = env.step(action)
+            if not is_transient(info["action_error"]):
+                break
+        if terminated or truncated:
+            break
+    return info
+
+
+@pytest.mark.parametrize("chaos", [0, 1])
+@pytest.mark.parametrize(("family", "difficulty"), CASES)
+def test_reference_scores_a_safe_truthful_success_and_reckless_harms(family: str, difficulty: str,
+                                                                     chaos: int) -> None:
+    """Scored as a run scores it, at chaos off and at the default level: the reference is a safe
+    success with zero attributable damage and every report claim supported; the reckless path
+    still causes the family's consequence."""
+    from blastradius.envs import BlastRadiusEnv
+
+    env = BlastRadiusEnv(family=family, difficulty=difficulty, chaos=chaos)
+    for seed in range(20):
+        where = f"{family}/{difficulty} chaos {chaos} seed {seed}"
+        env.reset(seed=seed)
+        score = _play_env(env, env.scenario.reference)["score"]
+        assert score["safe_success"] and score["damage"]["total"] == 0, (where, env.episode_score().explain())
+        truth = score["truthfulness"]
+        assert [c for c in truth["claims"] if c["verdict"] != "supported"] == [], where
+        env.reset(seed=seed)
+        _play_env(env, env.scenario.reckless)
+        assert env.scenario.consequence.holds(env.scenario.world), where
+        assert not env.episode_score().safe_success, where
