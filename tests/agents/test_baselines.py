@@ -262,24 +262,46 @@ def test_unknown_family_gets_an_escalation_from_careful_and_reckless() -> None:
 
 
 # Relative imports the scripted baselines may make: the protocol, and the careful operator the
-# liar wraps. Anything else (the world, its scenarios, scoring) would let an agent peek.
+# liar wraps. A module of the careful or reckless package may import from its own package and,
+# one level up, only the protocol (``..base``). Anything else (the world, its scenarios, scoring)
+# would let an agent peek.
 _ALLOWED_RELATIVE = {"base", "careful"}
 
 
-@pytest.mark.parametrize("name", ["careful.py", "reckless.py", "liar.py", "random_agent.py"])
+def _sources(name: str) -> list[Path]:
+    """The source files of the agent ``name``: a module, or every module of a package."""
+    path = AGENTS_DIR / name
+    return sorted(path.rglob("*.py")) if path.is_dir() else [path]
+
+
+def _relative_import_allowed(node: ast.ImportFrom, depth: int) -> bool:
+    """``depth``: how many packages below blastradius.agents the importing module is."""
+    if node.level <= depth:  # within the agent's own package
+        return True
+    if node.level == depth + 1:  # blastradius.agents itself
+        return node.module in (_ALLOWED_RELATIVE if depth == 0 else {"base"})
+    return False
+
+
+@pytest.mark.parametrize("name", ["careful", "reckless", "liar.py", "random_agent.py"])
 def test_scripted_agents_see_only_observations(name: str) -> None:
-    tree = ast.parse((AGENTS_DIR / name).read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                assert node.level == 1 and node.module in _ALLOWED_RELATIVE, \
-                    f"{name} imports {'.' * node.level}{node.module or ''}"
-            else:
-                assert not (node.module or "").startswith(("blastradius", "envs", "gymnasium", "numpy")), \
-                    f"{name} imports {node.module}"
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                assert not alias.name.startswith(("blastradius", "envs", "gymnasium", "numpy")), \
-                    f"{name} imports {alias.name}"
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            assert node.func.id not in ("__import__", "open", "exec", "eval"), f"{name} calls {node.func.id}"
+    sources = _sources(name)
+    assert sources, f"{name} has no source files"
+    for path in sources:
+        where = path.relative_to(AGENTS_DIR).as_posix()
+        depth = len(path.parent.relative_to(AGENTS_DIR).parts)
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    assert _relative_import_allowed(node, depth), \
+                        f"{where} imports {'.' * node.level}{node.module or ''}"
+                else:
+                    assert not (node.module or "").startswith(("blastradius", "envs", "gymnasium", "numpy")), \
+                        f"{where} imports {node.module}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith(("blastradius", "envs", "gymnasium", "numpy")), \
+                        f"{where} imports {alias.name}"
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in ("__import__", "open", "exec", "eval"), f"{where} calls {node.func.id}"

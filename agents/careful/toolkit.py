@@ -1,0 +1,395 @@
+"""The careful operator's shared plumbing, and how to write a family procedure with it.
+
+Writing a family procedure
+--------------------------
+A family's procedure is the function ``procedure(brief, cfg, notes)`` of its own module in this
+package, named after the family id; ``PROCEDURES`` in ``__init__.py`` maps the id to it (one
+import, one line). It is a generator (a `Script`) that reads top to bottom like a runbook:
+
+- ``observation = yield call("describe", resource=rid)``: it yields one tool call (a dict made by
+  `call`) and is sent back the observation that call returned: the clock line ``[day 60 00:01]``,
+  then the tool's text (`body` strips the clock line; `failed` says the answer is an ``error:``).
+  It knows only ``brief`` (the `Briefing`: task text, family, difficulty) and the observations;
+  parse them with the helpers here (`parse_describe`, `list_rows` / `list_ids` with
+  ``yield from``, `parse_policies` for ``whoami``, `parse_health`, `resolved`, ...).
+- Part of the flaky API is handled below the procedure, by `Link`: a throttled call (429), a
+  read-only call that timed out, and a read whose answer may be a stale cached copy are sent
+  again before the procedure sees their answer. Everything else reaches the procedure as it
+  came: a change that timed out (see `change` below), any other ``error:``, and a 429 or a
+  timeout once the retries ran out. A check whose answer is an error was not made: never cite it.
+- ``notes`` (a `Notebook`) is the raw material of the report: append every change the procedure
+  made to ``notes.changes`` as ``{"resource": rid, "action": tool}``, and record every check
+  whose answer came back without error with ``notes.verified(tool, resource, result)``. The
+  report cites exactly these. ``notes.steps`` counts the calls sent so far, retries included (``cfg.max_steps``
+  is the budget).
+- Make each change with ``done = yield from change(call(...), check, cfg.change_attempts)``. A
+  change that ``timed out`` may or may not have happened, so after a timeout `change` runs
+  ``check`` (a `Check`: a generator function without arguments that reads the state, e.g. with
+  ``describe``, records a verification when it sees the change, and returns True if the change
+  is in effect, False if not, None if the read failed) before it tries the change again.
+  ``done.made`` says the change happened (then record it in ``notes.changes``), ``done.seen``
+  that the check already verified it, ``done.timed_out`` that a call of it timed out (a retry
+  refused because the change is already in effect then means it happened), and
+  ``done.observation`` is the last answer.
+- End with ``yield report(notes, outcome, summary, impact, data_loss=...)`` (the
+  ``submit_report`` call listing ``notes.changes`` and ``notes.verifications`` as recorded) or
+  with ``yield call("escalate", reason=...)``, then return. A procedure that returns without
+  either is escalated by the agent.
+
+Helpers only one family uses belong in its own module; add to this one (and to ``__all__``)
+only what several families share.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..base import Briefing
+
+__all__ = [
+    "DRIFT",
+    "ID",
+    "LAG",
+    "PAGE",
+    "RECORDS",
+    "TRAFFIC_ROW",
+    "CarefulConfig",
+    "Change",
+    "Check",
+    "Described",
+    "Link",
+    "Notebook",
+    "Policies",
+    "Procedure",
+    "Row",
+    "Script",
+    "body",
+    "call",
+    "change",
+    "failed",
+    "flagged",
+    "list_ids",
+    "list_rows",
+    "names",
+    "parse_count",
+    "parse_describe",
+    "parse_health",
+    "parse_policies",
+    "product_of",
+    "report",
+    "resolved",
+]
+
+
+@dataclass(frozen=True)
+class CarefulConfig:
+    """The careful operator's knobs.
+
+    Attributes:
+        traffic_window_minutes: how far back ``traffic`` looks for callers (30 days catches
+            monthly jobs).
+        logs_window_minutes: how far back ``logs`` looks for what a service connects to.
+        poll_minutes: how long each ``wait`` lasts while a transient fault clears by itself.
+        patience_minutes: how long to wait for a recovery before reporting it did not happen.
+        max_steps: stop investigating and report before this many tool calls (the registered
+            envs truncate at 100).
+        verify_snapshots: test-restore each snapshot before deleting what it copied.
+        retries: how many times a call is sent again after a ``429`` (or a read-only call after
+            a timeout) before its error is taken as the answer.
+        change_attempts: how many times a change is tried in all when its calls time out and
+            the state shows it did not happen.
+    """
+
+    traffic_window_minutes: int = 30 * 24 * 60
+    logs_window_minutes: int = 60
+    poll_minutes: int = 45
+    patience_minutes: int = 8 * 60
+    max_steps: int = 90
+    verify_snapshots: bool = True
+    retries: int = 5
+    change_attempts: int = 3
+
+
+# A script yields tool calls and is sent each call's observation.
+Script = Generator[dict[str, Any], str, None]
+
+
+@dataclass
+class Notebook:
+    """What the operator did and checked in this episode: the raw material of its report."""
+
+    steps: int = 0
+    changes: list[dict[str, str]] = field(default_factory=list)
+    verifications: list[dict[str, str]] = field(default_factory=list)
+
+    def verified(self, tool: str, resource: str, result: str) -> None:
+        self.verifications.append({"tool": tool, "resource": resource, "result": result})
+
+
+# A family's procedure: the briefing, the knobs and the notebook in, a script out.
+Procedure = Callable[[Briefing, CarefulConfig, Notebook], Script]
+
+
+# -- a flaky API -----------------------------------------------------------------------------
+
+# How the API's transient errors begin (after the clock line).
+_THROTTLED = "error: 429 Too Many Requests:"
+_TIMED_OUT = "error: timed out"
+# Reads the API may answer from a stale cache: the text the identical read returned before.
+_CACHED_READS = frozenset({"list_resources", "describe", "metrics", "traffic", "logs"})
+
+
+@dataclass
+class Link:
+    """The operator's side of a flaky API, below the scripts: it re-sends a call the API
+    throttled, a read-only call that timed out, and once a cacheable read whose answer repeats
+    the identical read's last answer. Anything else goes to the script as it came."""
+
+    retries: int
+    sent: dict[str, Any] | None = None
+    tries: int = 0
+    rechecked: bool = False
+    answers: dict[str, str] = field(default_factory=dict)  # a read's key -> the text it last returned
+
+    def send(self, action: dict[str, Any]) -> dict[str, Any]:
+        self.sent, self.tries, self.rechecked = action, 0, False
+        return action
+
+    def again(self, observation: str) -> dict[str, Any] | None:
+        """The call to send again for ``observation`` of the last call, or None to pass it on."""
+        action, text = self.sent, body(observation)
+        if action is None:
+            return None
+        if self.tries < self.retries and (text.startswith(_THROTTLED)
+                                          or (text.startswith(_TIMED_OUT) and _repeatable(action))):
+            self.tries += 1
+            return action
+        if action["name"] in _CACHED_READS and not text.startswith("error:"):
+            key = json.dumps(action, sort_keys=True)
+            before, self.answers[key] = self.answers.get(key), text
+            if text == before and not self.rechecked:
+                self.rechecked = True
+                return action
+        return None
+
+
+def _repeatable(action: dict[str, Any]) -> bool:
+    """A call that is safe to send again without looking first: a read-only query, or a
+    snapshot (at worst one spare copy in the vault; it changes nothing in the resource)."""
+    arguments = action.get("arguments", {})
+    if action["name"] == "run_statement":
+        return str(arguments.get("statement", "")).lstrip().upper().startswith("SELECT")
+    return action["name"] == "snapshot"
+
+
+def _timed_out(observation: str) -> bool:
+    return body(observation).startswith(_TIMED_OUT)
+
+
+# A script that reads the state after a change timed out: True (it is in effect), False (it is
+# not) or None (the read failed). Unless True, the change is tried again: a retry refused because
+# it is already done tells the rest.
+Check = Callable[[], Generator[dict[str, Any], str, bool | None]]
+
+
+@dataclass
+class Change:
+    """How one change went: the last observation, whether it is made, whether a call of it timed
+    out, and whether a check after a timeout saw it in effect (then no further check is needed)."""
+
+    observation: str = ""
+    made: bool = False
+    timed_out: bool = False
+    seen: bool = False
+
+
+def change(action: dict[str, Any], happened: Check, attempts: int) -> Generator[dict[str, Any], str, Change]:
+    """Make one change. After a timeout, look (``happened``) before trying again."""
+    outcome = Change()
+    for _ in range(attempts):
+        outcome.observation = yield action
+        if not _timed_out(outcome.observation):
+            outcome.made = not failed(outcome.observation)
+            return outcome
+        outcome.timed_out = True
+        if (yield from happened()):
+            outcome.made = outcome.seen = True
+            return outcome
+    return outcome
+
+
+# -- tool calls and the report ---------------------------------------------------------------
+
+
+def call(tool: str, /, **arguments: Any) -> dict[str, Any]:
+    return {"name": tool, "arguments": arguments}
+
+
+def report(notes: Notebook, outcome: str, summary: str, impact: list[dict[str, Any]],
+           data_loss: str = "none") -> dict[str, Any]:
+    """The final report: changes and checks exactly as recorded. It destroys no data it has not
+    snapshotted and verified, so its data loss is ``none`` or, when it deleted a store that held
+    data, ``recoverable``."""
+    return call("submit_report", outcome=outcome, summary=summary, changes_made=list(notes.changes),
+                impact=impact, data_loss=data_loss, verifications=list(notes.verifications))
+
+
+def list_rows(kind: str) -> Generator[dict[str, Any], str, list[Row] | None]:
+    """Every row ``list_resources`` shows for ``kind``, page by page; None if a page failed."""
+    rows: list[Row] = []
+    page = 1
+    while True:
+        text = body((yield call("list_resources", kind=kind, page=page)))
+        if text.startswith("error:"):
+            return None
+        rows += [Row(*match) for match in _LIST_ROW.findall(text)]
+        if f"(more on page {page + 1})" not in text:
+            return rows
+        page += 1
+
+
+def list_ids(kind: str) -> Generator[dict[str, Any], str, list[str] | None]:
+    rows = yield from list_rows(kind)
+    return None if rows is None else [row.id for row in rows]
+
+# -- reading observations --------------------------------------------------------------------
+# Every observation starts with the simulated clock, "[day 60 00:01]", then the tool's text.
+
+ID = re.compile(r"\b[a-z]{1,4}-[0-9a-f]{6,8}\b")
+TRAFFIC_ROW = re.compile(r"^\s+(.+?) \(([a-z]{1,4}-[0-9a-f]{6,8})\): (\d+) requests", re.MULTILINE)
+_LIST_ROW = re.compile(r"^([a-z]{1,4}-[0-9a-f]{6,8})\s+(\w+)\s+(\S+)\s+(\w+)\s+(\S+)\s+(\w+)\s*$", re.MULTILINE)
+_FLAGGED = re.compile(r"^\s*-\s+([a-z]{1,4}-[0-9a-f]{6,8})\s+\S+\s+\((\w+), (\w+)\)", re.MULTILINE)
+DRIFT = re.compile(r"\((?P<id>[a-z]{1,4}-[0-9a-f]{6,8})\).*?\bits (?P<key>\w+) is wrong and should be "
+                   r"(?P<value>[^\s]+?)\.?(?:\s|$)", re.DOTALL)
+PAGE = re.compile(r"the (?P<table>\w+) page of \S+ \((?P<id>[a-z]{1,4}-[0-9a-f]{6,8})\)")
+LAG = re.compile(r"replication lag: (\d+) min")
+RECORDS = re.compile(r": (\d+) records")
+_COUNT = re.compile(r"^count\n(\d+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of ``list_resources``."""
+
+    id: str
+    kind: str
+    name: str
+    env: str
+    region: str
+    state: str
+
+
+@dataclass
+class Described:
+    """What ``describe`` showed about one resource."""
+
+    id: str = ""
+    kind: str = ""
+    name: str = ""
+    env: str = ""
+    health: str = ""
+    lifecycle: str = ""
+    monthly_cost: float = 0.0
+    attrs: dict[str, str] = field(default_factory=dict)
+    depends_on: list[tuple[str, str, str]] = field(default_factory=list)  # (edge, id, name)
+    used_by: list[tuple[str, str, str]] = field(default_factory=list)  # (name, id, edge)
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """A config's settings, ``timeout_ms=1500, pool_size=20`` -> {"timeout_ms": "1500", ...}."""
+        pairs = (item.split("=", 1) for item in self.attrs.get("settings", "").split(", ") if "=" in item)
+        return {key: value for key, value in pairs}
+
+
+def body(observation: str) -> str:
+    """The tool's text, without the clock line."""
+    return observation.split("\n", 1)[1] if observation.startswith("[day ") and "\n" in observation \
+        else observation
+
+
+def failed(observation: str) -> bool:
+    return body(observation).startswith("error:")
+
+
+def parse_describe(observation: str) -> Described:
+    text = body(observation)
+    out = Described()
+    if text.startswith("error:"):
+        return out
+    head = re.match(r"([a-z]{1,4}-[0-9a-f]{6,8}) \((\w+)\) (.*)", text)
+    if head:
+        out.id, out.kind, out.name = head.groups()
+    fields = ((r"\benv: (\w+)", "env"), (r"\bhealth: (\w+)", "health"), (r"^lifecycle: (\w+)", "lifecycle"))
+    for pattern, name in fields:
+        found = re.search(pattern, text, re.MULTILINE)
+        if found:
+            setattr(out, name, found.group(1))
+    cost = re.search(r"monthly cost: \$([\d,.]+)", text)
+    out.monthly_cost = float(cost.group(1).replace(",", "")) if cost else 0.0
+    section = ""
+    for line in text.splitlines()[3:]:
+        if line.startswith("depends on:"):
+            section = "depends"
+        elif line.startswith("used by:"):
+            section = "used"
+        elif section == "depends" and (dep := re.match(r"\s+(\w+) (\S+) \((.*?)\)", line)):
+            out.depends_on.append((dep.group(1), dep.group(2), dep.group(3)))
+        elif section == "used" and (user := re.match(r"\s+(.+?) \((\S+)\) (\w+) it", line)):
+            out.used_by.append((user.group(1), user.group(2), user.group(3)))
+        elif not section and (attr := re.match(r"(\w+): (.*)$", line)):
+            out.attrs[attr.group(1)] = attr.group(2)
+    return out
+
+
+def parse_policies(observation: str) -> Policies:
+    """What ``whoami`` says is in force."""
+    text = body(observation)
+    freeze = re.search(r"CHANGE FREEZE in force for ([\w, ]+):", text)
+    approval = re.search(r"destructive actions in ([\w, ]+) need an approval", text)
+    return Policies(frozenset(_words(freeze.group(1))) if freeze else frozenset(),
+                    frozenset(_words(approval.group(1))) if approval else frozenset({"prod"}))
+
+
+@dataclass(frozen=True)
+class Policies:
+    """The policies ``whoami`` reported: environments under a freeze, and those needing approval."""
+
+    freeze_envs: frozenset[str]
+    approval_envs: frozenset[str]
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in re.split(r"[,\s]+", text) if word]
+
+
+def flagged(briefing: str) -> list[str]:
+    """The ids a cost-review briefing lists, one per ``- <id> <name> (<kind>, <env>)`` line."""
+    return [rid for rid, _, _ in _FLAGGED.findall(briefing)]
+
+
+def resolved(text: str) -> list[str]:
+    """The ids a ``resolve`` chain reaches, after the record itself."""
+    return [rid for hop in text.split(" -> ")[1:] for rid in ID.findall(hop)]
+
+
+def parse_health(text: str) -> str:
+    found = re.search(r"\bhealth:? (\w+)", text)
+    return found.group(1) if found else "unknown"
+
+
+def parse_count(observation: str) -> str:
+    found = _COUNT.search(body(observation))
+    return found.group(1) if found else ""
+
+
+def names(entries: list[tuple[str, str, str]]) -> str:
+    return ", ".join(f"{name} ({rid})" for name, rid, _ in entries)
+
+
+def product_of(name: str) -> str:
+    """The product a stack's resource belongs to: ``orders-web`` -> ``orders``."""
+    return name.rsplit("-", 1)[0] if "-" in name else name
