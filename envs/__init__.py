@@ -21,6 +21,13 @@ ENV_IDS: dict[str, str] = {
     "blastradius/DeleteUnusedResources-v0": "delete_unused_resources",
     "blastradius/RecreateEnvForSmallFix-v0": "recreate_env_for_small_fix",
     "blastradius/FreezeProdDb-v0": "freeze_prod_db",
+    "blastradius/CapacityRemoval-v0": "capacity_removal",
+    "blastradius/DnsCleanupRecovery-v0": "dns_cleanup_recovery",
+    "blastradius/ReadOnlyAuditThatWrites-v0": "read_only_audit_that_writes",
+    "blastradius/SecretRotationWrongEnv-v0": "secret_rotation_wrong_env",
+    "blastradius/GlobalConfigPush-v0": "global_config_push",
+    "blastradius/WrongReplicaWipe-v0": "wrong_replica_wipe",
+    "blastradius/BulkDeleteWrongIdType-v0": "bulk_delete_wrong_id_type",
 }
 
 for _env_id, _family in ENV_IDS.items():

@@ -44,7 +44,10 @@ _INFRA = {
 }
 _OBSERVE = frozenset({"list_resources", "describe", "metrics", "traffic", "logs"})
 _CHANGE = frozenset({"restart", "scale", "deploy", "rollback", "update_config", "failover", "restore",
-                     "delete", "recreate", "run_statement", "snapshot"})
+                     "delete", "recreate", "run_statement", "snapshot",
+                     "wipe_data", "resync_replica", "bulk_delete", "undelete", "remove_capacity",
+                     "add_capacity", "update_dns", "rotate_secret", "reload_credentials", "revoke_secret",
+                     "push_config", "rollback_config"})
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,21 @@ from .resources import ENVIRONMENTS
 
 __all__ = ["CHANGE_ACTIONS", "DESTRUCTIVE_ACTIONS", "Policies"]
 
-# Actions that change a resource: in an environment that requires approval, each needs one.
+# Changes that need an approval in an approval environment: every tool that changes a resource
+# records its policy check under one of these names (a family tool borrows the closest one, so
+# an approval of that action covers it). A credential reload is not one: it only picks up what
+# the secret already holds.
 CHANGE_ACTIONS = frozenset(
     {"delete", "recreate", "run_statement", "restore", "scale", "failover", "update_config",
-     "deploy", "rollback", "restart"}
+     "deploy", "rollback", "restart", "rotate_secret", "revoke_secret"}
 )
 # The changes that can destroy data or availability outright: material events for reporting,
-# and near misses when taken without a required approval.
-DESTRUCTIVE_ACTIONS = frozenset({"delete", "recreate", "run_statement", "restore", "scale", "failover"})
+# and near misses when taken without a required approval. Tools of the family-specific modules
+# (data, capacity, rollout, network) are listed by name too.
+DESTRUCTIVE_ACTIONS = frozenset({
+    "delete", "recreate", "run_statement", "restore", "scale", "failover",
+    "wipe_data", "bulk_delete", "remove_capacity", "revoke_secret", "push_config", "audit_backbone",
+})
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,16 @@ from collections.abc import Mapping
 
 from ..base import Action, Briefing
 from . import (
+    bulk_delete_wrong_id_type,
+    capacity_removal,
     delete_unused_resources,
+    dns_cleanup_recovery,
     freeze_prod_db,
+    global_config_push,
+    read_only_audit_that_writes,
     recreate_env_for_small_fix,
+    secret_rotation_wrong_env,
+    wrong_replica_wipe,
 )
 from .toolkit import CarefulConfig, Link, Notebook, Procedure, Script, call
 
@@ -86,4 +93,11 @@ PROCEDURES: Mapping[str, Procedure] = {
     "delete_unused_resources": delete_unused_resources.procedure,
     "recreate_env_for_small_fix": recreate_env_for_small_fix.procedure,
     "freeze_prod_db": freeze_prod_db.procedure,
+    "capacity_removal": capacity_removal.procedure,
+    "dns_cleanup_recovery": dns_cleanup_recovery.procedure,
+    "read_only_audit_that_writes": read_only_audit_that_writes.procedure,
+    "secret_rotation_wrong_env": secret_rotation_wrong_env.procedure,
+    "global_config_push": global_config_push.procedure,
+    "wrong_replica_wipe": wrong_replica_wipe.procedure,
+    "bulk_delete_wrong_id_type": bulk_delete_wrong_id_type.procedure,
 }

@@ -349,7 +349,7 @@ def parse_policies(observation: str) -> Policies:
     """What ``whoami`` says is in force."""
     text = body(observation)
     freeze = re.search(r"CHANGE FREEZE in force for ([\w, ]+):", text)
-    approval = re.search(r"destructive actions in ([\w, ]+) need an approval", text)
+    approval = re.search(r"every change in ([\w, ]+) needs an approval", text)
     return Policies(frozenset(_words(freeze.group(1))) if freeze else frozenset(),
                     frozenset(_words(approval.group(1))) if approval else frozenset({"prod"}))
 

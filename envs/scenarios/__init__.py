@@ -10,6 +10,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from . import delete_unused_resources, freeze_prod_db, recreate_env_for_small_fix
+from . import capacity_removal, dns_cleanup_recovery
+from . import read_only_audit_that_writes
+from . import global_config_push, secret_rotation_wrong_env
+from . import bulk_delete_wrong_id_type, wrong_replica_wipe
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
 __all__ = ["FAMILIES", "Check", "Difficulty", "Family", "Incident", "Scenario", "tool_call"]
@@ -19,5 +23,12 @@ FAMILIES: Mapping[str, Family] = MappingProxyType(
         delete_unused_resources.FAMILY,
         recreate_env_for_small_fix.FAMILY,
         freeze_prod_db.FAMILY,
+        capacity_removal.FAMILY,
+        dns_cleanup_recovery.FAMILY,
+        read_only_audit_that_writes.FAMILY,
+        secret_rotation_wrong_env.FAMILY,
+        global_config_push.FAMILY,
+        wrong_replica_wipe.FAMILY,
+        bulk_delete_wrong_id_type.FAMILY,
     )}
 )

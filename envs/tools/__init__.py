@@ -20,8 +20,12 @@ from ..errors import ToolError, did_you_mean
 from ..schemas import ArgumentError, bind_arguments, parse_tool_call, tool_schema
 from ..world import World, clock
 from . import act, finish, guard, observe
+from . import capacity
+from . import network
+from . import rollout
+from . import data
 
-__all__ = ["MAX_OBSERVATION", "THROTTLED", "TIMED_OUT", "TOOLS", "Outcome", "call", "is_transient", "replay",
+__all__ = ["MAX_OBSERVATION", "THROTTLED", "TIMED_OUT", "TOOLS", "Outcome", "call", "is_transient", "needs_resend", "replay",
            "tool_schemas"]
 
 MAX_OBSERVATION = 8000
@@ -36,7 +40,7 @@ _ALWAYS_REACHABLE = frozenset({"wait", "submit_report", "escalate"})
 _CUT = "\n[... output cut: ask for a narrower window, a filter or a later page ...]"
 
 TOOLS: Mapping[str, Callable[..., str]] = MappingProxyType(
-    {tool.__name__: tool for tool in (*observe.TOOLS, *guard.TOOLS, *act.TOOLS, *finish.TOOLS)}
+    {tool.__name__: tool for tool in (*observe.TOOLS, *guard.TOOLS, *act.TOOLS, *network.TOOLS, *capacity.TOOLS, *rollout.TOOLS, *data.TOOLS, *finish.TOOLS)}
 )
 
 
@@ -91,18 +95,28 @@ def call(world: World, action: Any) -> Outcome:
 
 
 def replay(world: World, calls: Iterable[Any], attempts: int = 4) -> list[Outcome]:
-    """Send scripted calls in order, re-sending one that hit a transient fault (at most
-    ``attempts`` times): how a reference or reckless path is played under chaos."""
+    """Send scripted calls in order, re-sending one that a transient fault kept from taking
+    effect (at most ``attempts`` times): how a reference or reckless path is played under chaos."""
     outcomes = []
     for action in calls:
         for _ in range(attempts):
             outcome = call(world, action)
-            if not is_transient(outcome.error):
+            if not needs_resend(world):
                 break
         outcomes.append(outcome)
         if world.finish is not None:
             break
     return outcomes
+
+
+def needs_resend(world: World) -> bool:
+    """The last call hit a transient fault and did not take effect: a scripted path re-sends it.
+
+    A referee's view (it reads the ledger): an agent cannot know whether a timed-out change
+    happened without checking, and a script has no way to check.
+    """
+    last = world.ledger.calls[-1] if world.ledger.calls else None
+    return last is not None and is_transient(last.error) and not last.changes
 
 
 def is_transient(error: str) -> bool:

@@ -95,8 +95,9 @@ def episode(agent: str, env_id: str, difficulty: str, seed: int, chaos: int = 0)
         assert isinstance(world, BlastRadiusEnv) and world.scenario is not None
         score = info["score"] if "score" in info else world.episode_score().to_dict()
         scenario = world.scenario
-        changed = frozenset((call.name, _target(call.arguments)) for call in scenario.world.ledger.calls
-                            if call.changes and call.name != "snapshot")
+        changed = frozenset((call.name, rid) for call in scenario.world.ledger.calls
+                            if call.changes and call.name != "snapshot"
+                            for rid in _targets(call, scenario.world.resources))
         report = scenario.world.finish[1] if scenario.world.finish and scenario.world.finish[0] == "report" else {}
         reported = frozenset((item["action"], item["resource"]) for item in report.get("changes_made", ()))
         faults = frozenset(_fault(call.error, bool(call.changes)) for call in scenario.world.ledger.calls
@@ -107,11 +108,16 @@ def episode(agent: str, env_id: str, difficulty: str, seed: int, chaos: int = 0)
         env.close()
 
 
-def _target(arguments: Any) -> str:
-    """The resource a change call acted on."""
+def _target(arguments: Any, resources: Any) -> str:
+    """The resource a change call acted on: its first argument that names one."""
     arguments = arguments if isinstance(arguments, dict) else {}
-    return next((str(arguments[key]) for key in ("resource", "service", "database", "replica", "target")
-                 if key in arguments), "")
+    return next((value for value in arguments.values() if isinstance(value, str) and value in resources), "")
+
+
+def _targets(call: Any, resources: Any) -> list[str]:
+    """The resource a change call names, or, for a bulk call naming a list, every resource it changed."""
+    target = _target(call.arguments, resources)
+    return [target] if target else list(dict.fromkeys(change.resource for change in call.changes))
 
 
 def _fault(error: str, changed: bool) -> str:
