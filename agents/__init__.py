@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .base import Action, Agent, Briefing
-from .loader import BUILTIN_AGENTS, AgentSpecError, resolve_agent
+from .errors import AgentProtocolError, AgentSpecError
+from .loader import BUILTIN_AGENTS, agent_label, group_agent_args, parse_kwarg, resolve_agent
 
-__all__ = ["BUILTIN_AGENTS", "Action", "Agent", "AgentSpecError", "Briefing", "resolve_agent"]
+__all__ = ["BUILTIN_AGENTS", "Action", "Agent", "AgentProtocolError", "AgentSpecError", "Briefing", "agent_label",
+           "group_agent_args", "parse_kwarg", "resolve_agent"]

@@ -3,6 +3,23 @@
 An agent sees only what an operator would: the briefing (task text, tool schemas, family and
 difficulty names) and the observation each tool call returns. It never sees the world's ground
 truth, the ledger or scores.
+
+Besides the two required methods, the harness uses these when an agent has them (each is a
+small protocol below; none is required):
+
+* ``episode_stats() -> dict`` (`ReportsUsage`): what the episode cost, with any of the keys of
+  `STAT_KEYS` (``tokens_in``, ``tokens_out``, ``cost_usd``, ``latency_seconds``, ``calls``);
+  recorded as the episode's ``agent_stats`` and summarised on the leaderboard.
+* ``transcript() -> list[dict]`` (`KeepsTranscript`): the conversation as chat messages
+  (``role``, ``content``, ``tool_calls``, ``tool_call_id``); stored in the trajectory.
+* ``stderr() -> str`` (`KeepsStderr`): what an agent process wrote to its error stream
+  (bounded); kept in the record of an episode that did not complete.
+* ``close() -> None`` (`Closeable`): release what the agent holds (a child process, a
+  connection). Called once at the end of every episode, whatever happened, even after a timeout.
+
+The harness makes a fresh agent for each episode, so these describe one episode. Constructing
+an agent should be cheap and start nothing: the command line constructs each agent once before
+a run to check its arguments; start processes and connections in ``reset``.
 """
 
 from __future__ import annotations
@@ -10,7 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Action", "Agent", "Briefing"]
+__all__ = ["STAT_KEYS", "Action", "Agent", "Briefing", "Closeable", "KeepsStderr", "KeepsTranscript",
+           "ReportsUsage"]
 
 # One tool call: {"name": <tool>, "arguments": {...}}; a JSON string of the same is accepted too.
 Action = dict[str, Any] | str
@@ -46,3 +64,37 @@ class Agent(Protocol):
     def reset(self, briefing: Briefing) -> None: ...
 
     def act(self, observation: str) -> Action: ...
+
+
+STAT_KEYS = ("tokens_in", "tokens_out", "cost_usd", "latency_seconds", "calls")
+"""The keys an agent's ``episode_stats()`` may report, each a non-negative number or None
+(unknown): prompt and completion tokens, cost in US dollars, wall time spent waiting on a model,
+and model calls made."""
+
+
+@runtime_checkable
+class ReportsUsage(Protocol):
+    """An agent that counts what its episode cost (see `STAT_KEYS`)."""
+
+    def episode_stats(self) -> dict[str, float | int | None]: ...
+
+
+@runtime_checkable
+class KeepsTranscript(Protocol):
+    """An agent whose episode is a conversation, kept as chat messages."""
+
+    def transcript(self) -> list[dict[str, Any]]: ...
+
+
+@runtime_checkable
+class KeepsStderr(Protocol):
+    """An agent with an error stream worth keeping when its episode fails."""
+
+    def stderr(self) -> str: ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """An agent holding something to release at the end of the episode."""
+
+    def close(self) -> None: ...

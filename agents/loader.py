@@ -1,8 +1,20 @@
-"""One resolver for every way a user names an agent.
+"""One resolver for every way a user names an agent, and its arguments.
 
-``noop`` (a built-in short name), ``package.module:Class``, ``path/to/file.py:Class``, or the
-name of an installed entry point in the group ``blastradius.agents``. The result is a factory
-that makes a fresh agent for each episode.
+A spec is one of:
+
+* a built-in short name (`BUILTIN_AGENTS`: ``noop``, ``random``, ``reckless``, ``careful``,
+  ``liar``, ``llm``);
+* ``cmd:<command line>``: a program in any language speaking the JSON-lines protocol of
+  ``docs/agent-protocol.md`` (`blastradius.agents.subprocess_agent`), e.g.
+  ``cmd:node docs/examples/agent.js``;
+* ``package.module:Class`` or ``path/to/file.py:Class`` (any callable returning an agent);
+* the name of an installed entry point in the group ``blastradius.agents``.
+
+`resolve_agent` turns a spec and its keyword arguments into a factory that makes a fresh agent
+for each episode. On the command line the arguments come from ``--agent-kwarg key=value``
+(`parse_kwarg`: the value is JSON when it parses as JSON, else the string), each belonging to the
+nearest ``--agent`` before it (`group_agent_args`). `agent_label` names an agent with its
+arguments in episode keys and on the leaderboard.
 """
 
 from __future__ import annotations
@@ -11,16 +23,20 @@ import difflib
 import importlib
 import importlib.metadata
 import importlib.util
+import json
+import shlex
 import sys
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from .base import Agent
+from .errors import AgentSpecError
 
-__all__ = ["BUILTIN_AGENTS", "AgentSpecError", "resolve_agent"]
+__all__ = ["AGENT", "BUILTIN_AGENTS", "COMMAND_PREFIX", "ENTRY_POINT_GROUP", "KWARG", "AgentSpecError",
+           "agent_label", "group_agent_args", "parse_kwarg", "resolve_agent"]
 
 BUILTIN_AGENTS: Mapping[str, str] = MappingProxyType({
     "noop": "blastradius.agents.noop:NoopAgent",
@@ -28,18 +44,30 @@ BUILTIN_AGENTS: Mapping[str, str] = MappingProxyType({
     "reckless": "blastradius.agents.reckless:RecklessAgent",
     "careful": "blastradius.agents.careful:CarefulAgent",
     "liar": "blastradius.agents.liar:LiarAgent",
+    "llm": "blastradius.agents.llm:LLMAgent",
 })
 ENTRY_POINT_GROUP = "blastradius.agents"
+COMMAND_PREFIX = "cmd:"
+_SUBPROCESS_AGENT = "blastradius.agents.subprocess_agent:SubprocessAgent"
 
-
-class AgentSpecError(ValueError):
-    """An agent spec that names nothing loadable; the message says what was tried."""
+# The two kinds of item of the ordered command-line list `group_agent_args` reads.
+AGENT = "agent"
+KWARG = "kwarg"
 
 
 def resolve_agent(spec: str, kwargs: Mapping[str, Any] | None = None) -> Callable[[], Agent]:
-    """A factory of fresh agents for ``spec``, called with ``kwargs``."""
+    """A factory of fresh agents for ``spec``, each made with ``kwargs``.
+
+    Raises:
+        AgentSpecError: ``spec`` names nothing loadable; the message says what was tried and,
+            when a known name is close, "Did you mean".
+    """
     kwargs = dict(kwargs or {})
-    target = _load(spec)
+    if spec.startswith(COMMAND_PREFIX):
+        kwargs = {"command": _command(spec), **kwargs}
+        target = _from_module(_SUBPROCESS_AGENT, spec)
+    else:
+        target = _load(spec)
 
     def make() -> Agent:
         agent = target(**kwargs)
@@ -50,6 +78,80 @@ def resolve_agent(spec: str, kwargs: Mapping[str, Any] | None = None) -> Callabl
     return make
 
 
+def parse_kwarg(text: str) -> tuple[str, Any]:
+    """``key=value`` -> ``(key, value)``; the value is JSON when it parses, else the plain string.
+
+    ``seed=7`` gives 7, ``temperature=0.2`` 0.2, ``stop=null`` None, ``prices={"m": [1, 2]}`` a
+    dict, ``model=gpt-4o`` the string ``"gpt-4o"`` (``model='"123"'`` keeps a number a string).
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key.isidentifier():
+        raise AgentSpecError(f"--agent-kwarg {text!r}: expected key=value with a Python identifier as key, "
+                             "e.g. --agent-kwarg model=gpt-4o")
+    try:
+        return key, json.loads(raw)
+    except ValueError:
+        return key, raw
+
+
+def group_agent_args(items: Sequence[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
+    """The agents of the command line, each with its keyword arguments.
+
+    ``items`` are ``(AGENT, spec)`` and ``(KWARG, "key=value")`` in command-line order: each
+    ``--agent-kwarg`` belongs to the nearest ``--agent`` before it, so ``--agent llm
+    --agent-kwarg model=a --agent noop`` gives ``[("llm", {"model": "a"}), ("noop", {})]``.
+
+    Raises:
+        AgentSpecError: a kwarg before any ``--agent``, a malformed kwarg, or one key given
+            twice to the same agent.
+    """
+    agents: list[tuple[str, dict[str, Any]]] = []
+    for kind, text in items:
+        if kind == AGENT:
+            agents.append((text, {}))
+            continue
+        key, value = parse_kwarg(text)
+        if not agents:
+            raise AgentSpecError(f"--agent-kwarg {text!r} comes before any --agent; put it after the "
+                                 "--agent it configures, e.g. --agent llm --agent-kwarg model=gpt-4o")
+        spec, kwargs = agents[-1]
+        if key in kwargs:
+            raise AgentSpecError(f"--agent-kwarg {key} is given twice for --agent {spec!r}")
+        kwargs[key] = value
+    return agents
+
+
+def agent_label(spec: str, kwargs: Mapping[str, Any] | None = None) -> str:
+    """The agent's name in episode keys and on the leaderboard: the spec, followed by its
+    keyword arguments in brackets (sorted by key) when it has any, e.g.
+    ``llm[base_url=http://localhost:11434/v1,model=qwen2.5]``."""
+    if not kwargs:
+        return spec
+    shown = ",".join(f"{key}={value if isinstance(value, str) else _compact(value)}"
+                     for key, value in sorted(kwargs.items()))
+    return f"{spec}[{shown}]"
+
+
+def _compact(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _command(spec: str) -> list[str]:
+    line = spec[len(COMMAND_PREFIX):]
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:
+        raise AgentSpecError(f"agent {spec!r}: cannot split the command line: {exc}") from None
+    if not argv:
+        raise AgentSpecError(f"agent {spec!r}: no command after {COMMAND_PREFIX!r}; "
+                             f"e.g. --agent '{COMMAND_PREFIX}node docs/examples/agent.js'")
+    return argv
+
+
 def _load(spec: str) -> Callable[..., Any]:
     if spec in BUILTIN_AGENTS:
         return _from_module(BUILTIN_AGENTS[spec], spec)
@@ -58,15 +160,24 @@ def _load(spec: str) -> Callable[..., Any]:
         if where.endswith(".py"):
             return _from_file(Path(where), name, spec)
         return _from_module(spec, spec)
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    entries = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    for entry in entries:
         if entry.name == spec:
-            return entry.load()
-    known = [*BUILTIN_AGENTS, *(e.name for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))]
+            try:
+                target: Any = entry.load()
+            except Exception as exc:  # noqa: BLE001 - whatever the plugin raises, say which one
+                raise AgentSpecError(f"agent {spec!r}: entry point {entry.value!r} of group "
+                                     f"'{ENTRY_POINT_GROUP}' failed to load: {type(exc).__name__}: {exc}") from exc
+            if not callable(target):
+                raise AgentSpecError(f"agent {spec!r}: entry point {entry.value!r} is not a class or function")
+            loaded: Callable[..., Any] = target
+            return loaded
+    known = [*BUILTIN_AGENTS, *(e.name for e in entries)]
     close = difflib.get_close_matches(spec, known, n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise AgentSpecError(
-        f"unknown agent {spec!r}: not a built-in ({', '.join(BUILTIN_AGENTS)}), not module:Class or "
-        f"file.py:Class, and no entry point of that name in group '{ENTRY_POINT_GROUP}'.{hint}")
+        f"unknown agent {spec!r}: not a built-in ({', '.join(BUILTIN_AGENTS)}), not {COMMAND_PREFIX}<command>, "
+        f"module:Class or file.py:Class, and no entry point of that name in group '{ENTRY_POINT_GROUP}'.{hint}")
 
 
 def _from_module(path: str, spec: str) -> Callable[..., Any]:
@@ -75,6 +186,8 @@ def _from_module(path: str, spec: str) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise AgentSpecError(f"agent {spec!r}: cannot import module {module_name!r}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - a user's module that raises on import
+        raise AgentSpecError(f"agent {spec!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}") from exc
     return _attribute(module, name, spec)
 
 
@@ -87,12 +200,16 @@ def _from_file(path: Path, name: str, spec: str) -> Callable[..., Any]:
         raise AgentSpecError(f"agent {spec!r}: cannot load {str(path)!r} as Python")
     module = importlib.util.module_from_spec(loader_spec)
     sys.modules[module_name] = module
-    loader_spec.loader.exec_module(module)
+    try:
+        loader_spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - a user's file that does not run
+        del sys.modules[module_name]
+        raise AgentSpecError(f"agent {spec!r}: running {str(path)!r} raised {type(exc).__name__}: {exc}") from exc
     return _attribute(module, name, spec)
 
 
 def _attribute(module: Any, name: str, spec: str) -> Callable[..., Any]:
-    target = getattr(module, name, None)
+    target: Any = getattr(module, name, None)
     if target is None:
         names = [n for n in dir(module) if not n.startswith("_")]
         close = difflib.get_close_matches(name, names, n=1)
@@ -100,4 +217,5 @@ def _attribute(module: Any, name: str, spec: str) -> Callable[..., Any]:
         raise AgentSpecError(f"agent {spec!r}: {module.__name__} has no {name!r}.{hint}")
     if not callable(target):
         raise AgentSpecError(f"agent {spec!r}: {name!r} is not a class or function")
-    return target
+    made: Callable[..., Any] = target
+    return made

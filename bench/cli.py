@@ -6,7 +6,7 @@ it and returns the exit code. Subcommands import what they need lazily, inside `
 so ``blastradius --help`` stays fast and a missing optional extra only breaks the command that
 needs it.
 
-Exit codes: 0 success; 1 some episodes errored; 2 usage or configuration error (argparse exits
+Exit codes: 0 success; 1 some episodes errored or timed out; 2 usage or configuration error (argparse exits
 with 2 on a usage error by itself); 130 on Ctrl-C.
 """
 
@@ -113,10 +113,32 @@ def _seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
+class _InOrder(argparse.Action):
+    """Appends ``(kind, value)`` to one list shared by ``--agent`` and ``--agent-kwarg``, so that
+    each kwarg can be given to the ``--agent`` before it (`blastradius.agents.group_agent_args`)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append((self.const, values))
+        setattr(namespace, self.dest, items)
+
+
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--agent", action="append", dest="agents", metavar="SPEC",
-                        help="agent to run (repeatable): a built-in name (noop, random, reckless, careful, "
-                             "liar), module:Class or path/to/file.py:Class (default: the five built-ins)")
+    from ..agents.loader import AGENT, KWARG
+    from .agent_thread import DEFAULT_STEP_TIMEOUT
+
+    parser.add_argument("--agent", action=_InOrder, const=AGENT, dest="agent_items", metavar="SPEC",
+                        help="agent to run (repeatable): a built-in name (noop, random, reckless, careful, liar, "
+                             "llm), 'cmd:<command line>' (any language, docs/agent-protocol.md), module:Class, "
+                             "path/to/file.py:Class or an entry point of group blastradius.agents "
+                             "(default: noop, random, reckless, careful, liar)")
+    parser.add_argument("--agent-kwarg", action=_InOrder, const=KWARG, dest="agent_items", metavar="KEY=VALUE",
+                        help="a keyword argument for the nearest --agent before it (repeatable); VALUE is "
+                             "parsed as JSON when it parses (7, 0.2, null, {...}), else taken as a string")
+    parser.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT, metavar="SECONDS",
+                        help="seconds each agent call may take before its episode ends as 'timeout' "
+                             "(default: %(default)g)")
     parser.add_argument("--family", action="append", dest="families", metavar="SPEC",
                         help="scenario family (repeatable): a built-in id (see 'blastradius list'), "
                              "path/to/file.py:NAME or module:NAME (default: every built-in family)")
@@ -137,7 +159,6 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..agents.loader import AgentSpecError, resolve_agent
     from ..envs import FAMILIES
     from ..envs.scenarios.loader import FamilySpecError, resolve_family
     from . import leaderboard, runner
@@ -155,16 +176,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if difficulty != "all" and difficulty not in levels:
             raise UsageError(f"unknown difficulty {difficulty!r}{_close(difficulty, levels)} for "
                              f"{', '.join(families)}; choose from {', '.join(sorted(levels))} or 'all'")
-    agents = tuple(args.agents or runner.DEFAULT_AGENTS)
-    for agent in agents:
-        try:
-            resolve_agent(agent)
-        except AgentSpecError as exc:
-            raise UsageError(str(exc)) from None
-    config = runner.RunConfig(families=families, difficulties=("all",) if "all" in difficulties else difficulties,
-                              seeds=args.seeds, agents=agents,
-                              **({"size": args.size} if args.size else {}),
-                              **({"chaos": args.chaos} if args.chaos is not None else {}))
+    agents = _agents(args.agent_items, args.step_timeout)
+    try:
+        config = runner.RunConfig(families=families,
+                                  difficulties=("all",) if "all" in difficulties else difficulties,
+                                  seeds=args.seeds, agents=tuple(spec for spec, _ in agents),
+                                  agent_kwargs=tuple(kwargs for _, kwargs in agents)
+                                  if any(kwargs for _, kwargs in agents) else (),
+                                  step_timeout=args.step_timeout,
+                                  **({"size": args.size} if args.size else {}),
+                                  **({"chaos": args.chaos} if args.chaos is not None else {}))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     show = not args.quiet and sys.stderr.isatty()
 
     def progress(done: int, total: int, record: dict) -> None:
@@ -180,9 +203,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(leaderboard.to_markdown(outcome.summary))
         print(f"run folder: {outcome.folder.path}")
     if outcome.errors:
-        print(f"{PROG}: {outcome.errors} episode(s) errored; see episodes.jsonl", file=sys.stderr)
+        print(f"{PROG}: {outcome.errors} episode(s) errored or timed out; see episodes.jsonl", file=sys.stderr)
         return 1
     return EXIT_OK
+
+
+def _agents(items: list[tuple[str, str]] | None, timeout: float) -> list[tuple[str, dict[str, object]]]:
+    """The command line's agents with their kwargs, each made once (within ``timeout``) to check
+    it can be: a wrong spec, an unknown argument, a missing extra or API key is a usage error,
+    not a run of failed episodes."""
+    from ..agents.loader import AgentSpecError, group_agent_args, resolve_agent
+    from .agent_thread import AgentThread
+    from .runner import DEFAULT_AGENTS
+
+    try:
+        agents = group_agent_args(items) if items else [(spec, {}) for spec in DEFAULT_AGENTS]
+    except AgentSpecError as exc:
+        raise UsageError(str(exc)) from None
+    for spec, kwargs in agents:
+        worker = AgentThread(timeout)
+        try:
+            agent = worker.call(f"making agent {spec!r}", resolve_agent(spec, kwargs))
+            close = getattr(agent, "close", None)
+            if callable(close):
+                worker.call(f"closing agent {spec!r}", close)
+        except AgentSpecError as exc:
+            raise UsageError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - whatever the agent's constructor raises is a config error
+            given = f" with {', '.join(f'{k}={v!r}' for k, v in kwargs.items())}" if kwargs else ""
+            raise UsageError(f"agent {spec!r} cannot be made{given}: {type(exc).__name__}: {exc}") from None
+        finally:
+            worker.close()
+    return agents
 
 
 def _close(word: str, choices: object) -> str:

@@ -1,25 +1,41 @@
 """One episode: an agent against one scenario seed, recorded whatever the agent does.
 
-The agent sees only the briefing and observations. Whatever it does (raise, return something
-that is not a tool call) costs its own episode, recorded with the reason and traceback; the
-run goes on. The record is built from the env's score, never from the agent's say-so.
+The agent sees only the briefing and observations. Whatever it does costs its own episode,
+recorded with the reason, and the run goes on:
+
+* it raises (when made, in ``reset``, ``act`` or ``close``), or returns from ``act`` something
+  that is not a tool call (a dict or a string): status ``error``, with the traceback;
+* a call overruns the step timeout: status ``timeout``, with where it was stuck. Every agent call
+  runs on a worker thread (`blastradius.bench.agent_thread`) so a hung one can be abandoned;
+* a subprocess agent dies or breaks the protocol: ``error``, its stderr kept in ``agent_stderr``.
+
+The record is built from the env's score, never from the agent's say-so. An agent with the
+optional protocols of `blastradius.agents.base` adds ``agent_stats`` (tokens, cost, latency,
+calls) to the record and its ``transcript`` (chat messages) to the trajectory, whatever the
+status; usage it reports in the wrong shape is an error of a completed episode.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import math
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..agents.base import Agent, Briefing
+from ..agents.base import STAT_KEYS, Agent, Briefing
 from ..envs import ENV_IDS, BlastRadiusEnv
 from ..envs.scenarios import Family
+from .agent_thread import AgentThread, StepTimeout
 
-__all__ = ["EpisodeSpec", "EpisodeResult", "env_id", "run_episode"]
+__all__ = ["STDERR_LIMIT", "EpisodeSpec", "EpisodeResult", "env_id", "run_episode"]
 
 _ENV_ID = {family: env_id for env_id, family in ENV_IDS.items()}
+STDERR_LIMIT = 8192
+"""The most characters of an agent's stderr an episode record keeps (the last ones)."""
 
 
 def env_id(family: Family) -> str:
@@ -50,34 +66,66 @@ class EpisodeResult:
     trajectory: dict[str, Any]
 
 
+@dataclass
+class _Outcome:
+    """How the agent's part of an episode went."""
+
+    status: str = "completed"
+    reason: str = ""
+    traceback: str = ""
+
+    def fail(self, status: str, reason: str, tb: str) -> None:
+        if self.status == "completed":  # the first failure is the one that ended the episode
+            self.status, self.reason, self.traceback = status, reason, tb
+
+
 def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent], size: int,
-                chaos: int) -> EpisodeResult:
-    """Play one episode to its end and score it; never raises for the agent's faults."""
+                chaos: int, step_timeout: float | None = None) -> EpisodeResult:
+    """Play one episode to its end and score it; never raises for the agent's faults.
+
+    ``step_timeout`` bounds each agent call (making it, ``reset``, each ``act``...) in seconds;
+    None for no bound.
+    """
     started = time.perf_counter()
     # The env itself ends the episode at its step budget (no TimeLimit needed), and takes a
     # custom family object as readily as a built-in id.
     env = BlastRadiusEnv(family=family, size=size, chaos=chaos)
     steps: list[dict[str, Any]] = []
-    status, reason, tb = "completed", "", ""
+    outcome = _Outcome()
     terminated = truncated = False
     reward = 0.0
+    worker = AgentThread(step_timeout)
+    agent: Agent | None = None
+    extras: dict[str, Any] = {}
     try:
         observation, info = env.reset(seed=spec.seed, options={"difficulty": spec.difficulty})
         briefing = Briefing.from_reset_info(info, spec.seed)
         try:
-            agent = make_agent()
-            agent.reset(briefing)
+            agent = worker.call("making the agent", make_agent)
+            worker.call("reset()", functools.partial(agent.reset, briefing))
             while not (terminated or truncated):
-                action = agent.act(observation)
+                action = worker.call("act()", functools.partial(agent.act, observation))
                 if not isinstance(action, (dict, str)):
                     raise TypeError(f"act() returned {type(action).__name__}; an action is a tool-call "
                                     'dict {"name": ..., "arguments": {...}} or its JSON string')
                 observation, reward, terminated, truncated, info = env.step(action)
                 steps.append({"action": action, "observation": observation, "tool": info["tool"],
                               "action_error": info["action_error"], "clock_minutes": info["clock_minutes"]})
+        except StepTimeout as exc:
+            where = f"the call was here when it was abandoned:\n{exc.stack}" if exc.stack else ""
+            outcome.fail("timeout", str(exc), where)
         except Exception as exc:  # noqa: BLE001 - the agent's fault costs its episode, never the run
-            status, reason, tb = "error", f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        scored = env.episode_score() if status == "completed" else None
+            outcome.fail("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        except KeyboardInterrupt:  # the user stops the run: still end the agent's child process
+            close = getattr(agent, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):
+                    AgentThread(5.0).call("close()", close)
+            raise
+        if agent is not None:
+            extras = _finish(agent, worker, outcome)
+        worker.close()
+        scored = env.episode_score() if outcome.status == "completed" else None
         score = scored.to_dict() if scored else None
         explanation = scored.explain() if scored else []
         world = env.scenario.world
@@ -89,11 +137,74 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
     record = {
         "key": spec.key, "family": spec.family, "difficulty": spec.difficulty, "seed": spec.seed,
         "trial": spec.trial, "agent": spec.agent, "env_id": env_id(family), "chaos": chaos,
-        "status": status,
-        "error": reason or None, "traceback": tb or None, "steps": len(steps),
+        "status": outcome.status,
+        "error": outcome.reason or None, "traceback": outcome.traceback or None, "steps": len(steps),
         "terminated": terminated, "truncated": truncated, "reward": float(reward), "score": score,
         "duration_seconds": round(time.perf_counter() - started, 6),
     }
+    for name in ("agent_stats", "agent_stderr"):
+        if extras.get(name) is not None:
+            record[name] = extras[name]
     trajectory = {"key": spec.key, "briefing": briefing_text, "steps": steps,
                   "health_timeline": timeline, "explanation": explanation}
+    if extras.get("transcript") is not None:
+        trajectory["transcript"] = extras["transcript"]
     return EpisodeResult(record, trajectory)
+
+
+def _finish(agent: Agent, worker: AgentThread, outcome: _Outcome) -> dict[str, Any]:
+    """Collect what the agent's optional protocols offer, then close it.
+
+    Usage or a transcript in the wrong shape, or a ``close()`` that fails, is the agent's error
+    in an episode that had none; after a failure they are kept when they can be had.
+    """
+    extras: dict[str, Any] = {}
+    for name, check in (("episode_stats", _stats), ("transcript", _transcript)):
+        method = getattr(agent, name, None)
+        if not callable(method):
+            continue
+        try:
+            extras["agent_stats" if name == "episode_stats" else name] = check(worker.call(f"{name}()", method))
+        except Exception as exc:  # noqa: BLE001 - the agent's fault
+            outcome.fail("error", f"{name}(): {type(exc).__name__}: {exc}", traceback.format_exc())
+    close = getattr(agent, "close", None)
+    if callable(close):
+        try:
+            worker.call("close()", close)
+        except Exception as exc:  # noqa: BLE001 - the agent's fault
+            outcome.fail("error", f"close(): {type(exc).__name__}: {exc}", traceback.format_exc())
+    stderr = getattr(agent, "stderr", None)
+    if outcome.status != "completed" and callable(stderr):
+        try:
+            text = worker.call("stderr()", stderr)
+        except Exception:  # noqa: BLE001 - the episode has already failed for a better reason
+            text = ""
+        if isinstance(text, str) and text:
+            extras["agent_stderr"] = text[-STDERR_LIMIT:]
+    return extras
+
+
+def _stats(value: Any) -> dict[str, float | int | None]:
+    """``episode_stats()`` as recorded: every key of `STAT_KEYS`, None where not reported."""
+    if not isinstance(value, dict):
+        raise TypeError(f"returned {type(value).__name__}, not a dict with keys {', '.join(STAT_KEYS)}")
+    unknown = sorted(str(key) for key in value if key not in STAT_KEYS)
+    if unknown:
+        raise ValueError(f"unknown keys {unknown}; the keys are {', '.join(STAT_KEYS)}")
+    stats: dict[str, float | int | None] = {}
+    for key in STAT_KEYS:
+        number = value.get(key)
+        kinds = (int, float) if key in ("cost_usd", "latency_seconds") else (int,)
+        if number is not None and (isinstance(number, bool) or not isinstance(number, kinds)
+                                   or not math.isfinite(number) or number < 0):
+            what = "number" if len(kinds) == 2 else "integer"
+            raise ValueError(f"{key} must be a non-negative {what} or None, got {number!r}")
+        stats[key] = number
+    return stats
+
+
+def _transcript(value: Any) -> list[dict[str, Any]]:
+    """``transcript()`` as recorded: a list of chat messages, each with a string ``role``."""
+    if not isinstance(value, list) or not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in value):
+        raise TypeError("must return a list of chat messages (dicts with a string 'role')")
+    return value

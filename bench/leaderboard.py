@@ -4,6 +4,7 @@ Pure functions over plain data, no file I/O: each ``to_*`` returns a string for 
 write (``leaderboard.md``, a CSV export, ``summary.json``).
 
 * `COLUMNS`: the table's columns, in order; safe success is the headline, first metric column.
+  `USAGE_COLUMNS` (tokens and cost) join them, before Errors, when any agent reports usage.
 * `rows`: the formatted table body, best agent first.
 * `to_markdown`, `to_csv`, `to_json`: the three renderings.
 * `merge_episodes` and `merge`: several runs in one table (see `merge` for which to use).
@@ -28,12 +29,15 @@ from typing import Any
 
 from tabulate import tabulate
 
-from .stats import COUNT_KEYS, MEAN_METRICS, METRIC_KEYS, SCORED_METRICS, Metric
+from .stats import COUNT_KEYS, MEAN_METRICS, METRIC_KEYS, SCORED_METRICS, USAGE_METRICS, Metric
 
 __all__ = [
     "COLUMNS",
     "LEGEND",
     "MISSING",
+    "USAGE_COLUMNS",
+    "USAGE_LEGEND",
+    "columns",
     "merge",
     "merge_episodes",
     "rows",
@@ -58,6 +62,13 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 """``(summary key, column header)`` in table order. ``agent`` is the summary's own key."""
 
+USAGE_COLUMNS: list[tuple[str, str]] = [
+    ("tokens_in_mean", "Tokens in"),
+    ("tokens_out_mean", "Tokens out"),
+    ("cost_usd_mean", "Cost (USD)"),
+]
+"""Columns inserted before Errors when any agent in the summary reports usage (values only)."""
+
 MISSING = "n/a"
 """What the table shows for a metric the summary omits (undefined for that agent)."""
 
@@ -79,6 +90,13 @@ LEGEND = (
     "episode). Rows are sorted by safe success (descending), then damage (ascending), then name."
 )
 """The paragraph under the markdown table."""
+
+USAGE_LEGEND = (
+    "**Tokens in**, **Tokens out** and **Cost (USD)** are means per episode of what the agent "
+    "reported spending, over the episodes that reported it (errored ones included); n/a means "
+    "not reported (no cost for a model without a price)."
+)
+"""The sentence added to the legend when the table has the usage columns."""
 
 # Metrics shown with one decimal (unbounded means); every other metric gets two.
 _ONE_DECIMAL = frozenset(MEAN_METRICS) - {"truthfulness_mean", "claim_precision_mean", "disclosure_recall_mean"}
@@ -108,9 +126,18 @@ def _unscored(entry: Mapping[str, Any]) -> bool:
     return "episodes" in entry and "errors" in entry and int(entry["episodes"]) - int(entry["errors"]) <= 0
 
 
+def _usage_cell(key: str, metric: Any) -> str:
+    triple = _triple(metric)
+    if triple is None:
+        return MISSING
+    return f"{triple[0]:.4f}" if key == "cost_usd_mean" else f"{triple[0]:.0f}"
+
+
 def _cell(agent: str, entry: Mapping[str, Any], key: str) -> str:
     if key == "agent":
-        return agent
+        return agent.replace("|", "\\|")  # a spec may hold a pipe; it would split the markdown row
+    if key in USAGE_METRICS:
+        return _usage_cell(key, entry.get(key))
     if key in COUNT_KEYS:
         return str(int(entry[key])) if key in entry else MISSING
     if key in SCORED_METRICS and _unscored(entry):
@@ -129,14 +156,23 @@ def _order(summary: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return sorted(summary, key=key)
 
 
+def columns(summary: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The table's columns for ``summary``: `COLUMNS`, with `USAGE_COLUMNS` before Errors when any
+    agent reports usage."""
+    if not any(key in entry for entry in summary.values() for key, _ in USAGE_COLUMNS):
+        return list(COLUMNS)
+    return COLUMNS[:-1] + USAGE_COLUMNS + COLUMNS[-1:]
+
+
 def rows(summary: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
-    """The table body: one list of formatted cells per agent, in `COLUMNS` order.
+    """The table body: one list of formatted cells per agent, in `columns` order.
 
     Sorted by safe success descending, then mean damage ascending (an agent without a damage
     mean, or without a completed episode, sorts last among equals), then agent name. Rates are formatted ``0.80 [0.49, 0.94]``,
     unbounded means ``12.3 [4.1, 20.0]``, counts as integers, absent metrics as ``n/a``.
     """
-    return [[_cell(agent, summary[agent], key) for key, _ in COLUMNS] for agent in _order(summary)]
+    keys = [key for key, _ in columns(summary)]
+    return [[_cell(agent, summary[agent], key) for key in keys] for agent in _order(summary)]
 
 
 def to_markdown(summary: Mapping[str, Mapping[str, Any]], title: str | None = None) -> str:
@@ -145,10 +181,11 @@ def to_markdown(summary: Mapping[str, Mapping[str, Any]], title: str | None = No
     Agent names are left-aligned, every other column right-aligned. With a ``title`` the text
     starts with a ``# title`` heading. Ends with a newline.
     """
-    table = tabulate(rows(summary), headers=[header for _, header in COLUMNS], tablefmt="github",
-                     disable_numparse=True, colalign=["left"] + ["right"] * (len(COLUMNS) - 1))
+    shown = columns(summary)
+    table = tabulate(rows(summary), headers=[header for _, header in shown], tablefmt="github",
+                     disable_numparse=True, colalign=["left"] + ["right"] * (len(shown) - 1))
     parts = [f"# {title}"] if title else []
-    parts += [table, LEGEND]
+    parts += [table, LEGEND + (" " + USAGE_LEGEND if len(shown) > len(COLUMNS) else "")]
     return "\n\n".join(parts) + "\n"
 
 

@@ -1,7 +1,8 @@
 """The runner: episodes over families x difficulties x seeds x agents, into one run folder.
 
 Sequential and deterministic: the same config gives the same ``episodes.jsonl``, timing fields
-aside. One episode's crash is recorded as its ``error`` and never loses the run.
+aside. One episode's crash or hang is recorded as its ``error`` or ``timeout`` and never loses
+the run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..agents.base import Agent
-from ..agents.loader import resolve_agent
+from ..agents.loader import agent_label, resolve_agent
 from ..envs import FAMILIES
 from ..envs.scenarios import Family
 from ..envs.scenarios.loader import resolve_family
@@ -27,17 +28,25 @@ from ..envs.scoring import SCORER_VERSION, SEVERITY_VERSION
 from ..envs.chaos import DEFAULT_CHAOS
 from ..envs.topology import DEFAULT_SIZE
 from . import leaderboard, stats
+from .agent_thread import DEFAULT_STEP_TIMEOUT
 from .episode import EpisodeSpec, env_id, run_episode
 from .storage import SCHEMA_VERSION, RunFolder
 
-__all__ = ["DEFAULT_AGENTS", "RunConfig", "RunOutcome", "episodes_of", "run"]
+__all__ = ["DEFAULT_AGENTS", "DEFAULT_STEP_TIMEOUT", "RunConfig", "RunOutcome", "episodes_of", "run"]
 
 DEFAULT_AGENTS = ("noop", "random", "reckless", "careful", "liar")
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What to run. ``difficulties`` empty means each family's default; ``("all",)`` every level."""
+    """What to run. ``difficulties`` empty means each family's default; ``("all",)`` every level.
+
+    ``agents`` are specs (see `blastradius.agents.loader`); ``agent_kwargs`` holds the keyword
+    arguments of each, by position (empty: none for any). An agent is named in episode keys and
+    on the leaderboard by `blastradius.agents.loader.agent_label` (the spec, with its arguments
+    when it has any), so the same spec may run twice with different arguments, never twice
+    alike. ``step_timeout`` bounds each agent call in seconds.
+    """
 
     families: tuple[str, ...] = tuple(FAMILIES)
     difficulties: tuple[str, ...] = ()
@@ -46,9 +55,30 @@ class RunConfig:
     trials: int = 1
     size: int = DEFAULT_SIZE
     chaos: int = DEFAULT_CHAOS
+    agent_kwargs: tuple[dict[str, Any], ...] = ()
+    step_timeout: float = DEFAULT_STEP_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if self.agent_kwargs and len(self.agent_kwargs) != len(self.agents):
+            raise ValueError(f"agent_kwargs has {len(self.agent_kwargs)} entries for {len(self.agents)} agents; "
+                             "give one dict per agent, or none")
+        if not self.step_timeout > 0:
+            raise ValueError(f"step_timeout must be positive, got {self.step_timeout!r}")
+        labels = self.labels()
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"agent {twice[0]!r} is given twice with the same arguments; give it once")
+
+    def kwargs_of(self, index: int) -> dict[str, Any]:
+        """The keyword arguments of the ``index``-th agent."""
+        return dict(self.agent_kwargs[index]) if self.agent_kwargs else {}
+
+    def labels(self) -> tuple[str, ...]:
+        """Each agent's name in episode keys and on the leaderboard, in ``agents`` order."""
+        return tuple(agent_label(spec, self.kwargs_of(i)) for i, spec in enumerate(self.agents))
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=repr).encode()).hexdigest()
 
 
 @dataclass
@@ -78,14 +108,15 @@ def episodes_of(config: RunConfig) -> list[EpisodeSpec]:
         for difficulty in chosen:
             for seed in config.seeds:
                 for trial in range(config.trials):
-                    specs.extend(EpisodeSpec(family.id, difficulty, seed, trial, agent) for agent in config.agents)
+                    specs.extend(EpisodeSpec(family.id, difficulty, seed, trial, label) for label in config.labels())
     return specs
 
 
 def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (),
         progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> RunOutcome:
     """Run every episode of ``config`` into a new folder under ``output_dir``."""
-    factories = {name: resolve_agent(name) for name in config.agents}
+    factories = {label: resolve_agent(spec, config.kwargs_of(i))
+                 for i, (spec, label) in enumerate(zip(config.agents, config.labels(), strict=True))}
     families = families_of(config)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     folder = RunFolder.create(_fresh(output_dir / f"{stamp}-{config.digest()[:8]}"))
@@ -108,7 +139,7 @@ def _safely(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent],
             config: RunConfig) -> tuple[dict, dict]:
     """Run one episode; a crash anywhere (even in the env) is recorded, not raised."""
     try:
-        result = run_episode(spec, family, make_agent, config.size, config.chaos)
+        result = run_episode(spec, family, make_agent, config.size, config.chaos, config.step_timeout)
         return result.record, result.trajectory
     except Exception as exc:  # noqa: BLE001 - one episode's crash never loses the run
         record = {"key": spec.key, "family": spec.family, "difficulty": spec.difficulty, "seed": spec.seed,
@@ -118,8 +149,6 @@ def _safely(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent],
                   "terminated": False, "truncated": False, "reward": 0.0, "score": None,
                   "duration_seconds": 0.0}
         return record, {"key": spec.key, "briefing": "", "steps": [], "health_timeline": [], "explanation": []}
-
-
 
 
 def _fresh(path: Path) -> Path:
@@ -141,7 +170,7 @@ def _run_info(config: RunConfig, families: dict[str, Family], argv: Sequence[str
         "git_dirty": dirty,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "packages": {name: _version(name) for name in ("gymnasium", "numpy", "tabulate")},
+        "packages": {name: _version(name) for name in ("gymnasium", "numpy", "tabulate", "openai")},
         "argv": list(argv),
         "config": asdict(config),
         "config_hash": config.digest(),

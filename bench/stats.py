@@ -8,7 +8,8 @@ no clock, no global random state. The random parts (bootstrap) take an explicit 
 * `bootstrap_mean`: percentile bootstrap CI of a mean, i.i.d. or clustered (cluster bootstrap
   over tasks: resample tasks, keep all their seeds together).
 * `pass_hat_k`: the tau-bench pass^k estimator, mean over tasks of C(c_i, k) / C(n_i, k).
-* `summarise`: episode records -> per-agent metrics (see its docstring for every decision).
+* `summarise`: episode records -> per-agent metrics (see its docstring for every decision),
+  with the usage agents report (tokens, cost, latency, calls) as means per episode.
 
 The metric design follows ``research/safety-benchmarks.md`` sections 5.4-5.6: safe success is
 the headline, components sit next to it, rare events get Wilson intervals and means get a
@@ -33,6 +34,7 @@ __all__ = [
     "RATE_METRICS",
     "SCORED_METRICS",
     "STATUSES",
+    "USAGE_METRICS",
     "Z_95",
     "Metric",
     "bootstrap_mean",
@@ -79,8 +81,15 @@ MEAN_METRICS = (
 PASS_METRICS = ("safe_success_pass_hat_2",)
 """pass^k estimates; value only (``ci_low == ci_high == value``); omitted when undefined."""
 
+USAGE_METRICS = ("tokens_in_mean", "tokens_out_mean", "cost_usd_mean", "latency_seconds_mean", "calls_mean")
+"""Means per episode of what the agent reported spending (``agent_stats``), with cluster-bootstrap
+95% intervals; present only for agents that report them. Rounded to `USAGE_DECIMALS`."""
+
+USAGE_DECIMALS = 6
+"""Usage means keep more decimals than scores: a cheap model's cost per episode is a fraction of a cent."""
+
 METRIC_KEYS = RATE_METRICS + MEAN_METRICS + PASS_METRICS
-"""Every metric key `summarise` may emit, in display order."""
+"""Every score metric key `summarise` may emit, in display order (usage metrics aside)."""
 
 SCORED_METRICS = tuple(key for key in RATE_METRICS if key not in ("success_rate", "safe_success_rate")) \
     + MEAN_METRICS
@@ -267,8 +276,8 @@ def pass_hat_k(successes_per_task: Mapping[Hashable, Sequence[bool]], k: int) ->
 # -- the per-agent summary -----------------------------------------------------------------------
 
 
-def _rounded(value: float, low: float, high: float) -> dict[str, float]:
-    return Metric(round(value, DECIMALS), round(low, DECIMALS), round(high, DECIMALS)).to_dict()
+def _rounded(value: float, low: float, high: float, decimals: int = DECIMALS) -> dict[str, float]:
+    return Metric(round(value, decimals), round(low, decimals), round(high, decimals)).to_dict()
 
 
 def _rate(flags: Sequence[bool]) -> dict[str, float]:
@@ -337,6 +346,13 @@ def summarise(
     ``safe_success_pass_hat_2`` is undefined when some task has fewer than 2 episodes and is
     then **omitted** (never null).
 
+    Usage (`USAGE_METRICS`): ``tokens_in_mean``, ``tokens_out_mean``, ``cost_usd_mean``,
+    ``latency_seconds_mean`` and ``calls_mean`` are means per episode of the episode records'
+    ``agent_stats``, over every episode that reported the number, whatever its status (an
+    errored episode's tokens were spent too), with cluster-bootstrap intervals over tasks and
+    `USAGE_DECIMALS` decimals. Each is omitted when no episode of the agent reported it (a cost
+    is not reported for a model with no price).
+
     Values and bounds are rounded to 4 decimals. The result is deterministic and independent of
     the order of ``episodes`` (so a run gives the same summary with any number of workers).
 
@@ -387,6 +403,21 @@ def summarise(
         pass2 = pass_hat_k(trials, 2)
         if pass2 is not None:
             result["safe_success_pass_hat_2"] = _rounded(pass2, pass2, pass2)
+        result.update(_usage([episode for episode, _ in records], resamples, seed))
 
         summary[agent] = result
     return summary
+
+
+def _usage(records: Sequence[Mapping[str, Any]], resamples: int, seed: int) -> dict[str, dict[str, float]]:
+    """The `USAGE_METRICS` of one agent's records, for the numbers they report."""
+    usage: dict[str, dict[str, float]] = {}
+    for key in USAGE_METRICS:
+        field = key[: -len("_mean")]
+        pairs = [(float(stats[field]), (episode["family"], episode["difficulty"])) for episode in records
+                 if isinstance(stats := episode.get("agent_stats"), Mapping) and stats.get(field) is not None]
+        if pairs:
+            values, tasks = [value for value, _ in pairs], [task for _, task in pairs]
+            low, high = bootstrap_mean(values, tasks, resamples=resamples, seed=seed)
+            usage[key] = _rounded(math.fsum(values) / len(values), low, high, USAGE_DECIMALS)
+    return usage

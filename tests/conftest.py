@@ -1,4 +1,5 @@
-"""Shared fixtures: a generator of random, well-formed tool calls for the env tests.
+"""Shared fixtures: a generator of random, well-formed tool calls for the env tests, and a scripted
+OpenAI-compatible endpoint on 127.0.0.1 for the LLM agent's tests (``llm_server``).
 
 A *well-formed* call names a real tool and gives arguments of the types its schema declares
 (resource ids are real ones most of the time), so it exercises the world rather than the
@@ -9,10 +10,11 @@ out-of-range count must be an error observation, never an exception.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from llm_server import FakeLLM, running
 
 if TYPE_CHECKING:  # this conftest serves every test folder: it imports nothing of the project
     import numpy as np
@@ -116,3 +118,10 @@ class CallMaker:
 def call_maker() -> Callable[[list[dict[str, Any]], np.random.Generator], CallMaker]:
     """``call_maker(schemas, rng)`` -> a `CallMaker`: call it for an action, ``learn`` what it saw."""
     return CallMaker
+
+
+@pytest.fixture
+def llm_server() -> Iterator[FakeLLM]:
+    """A scripted chat-completions endpoint (see ``tests/llm_server.py``); ``.url`` is its base URL."""
+    with running() as fake:
+        yield fake
