@@ -41,6 +41,8 @@ class Event:
 
 
 EventHandler = Callable[["World", Event], None]
+# Called after a watched resource changes, with the world and the resource's id.
+Watcher = Callable[["World", str], None]
 
 
 class World:
@@ -75,6 +77,7 @@ class World:
         self._queue: list[Event] = []
         self._seq = 0
         self._handlers: dict[str, EventHandler] = {"set": _apply_set, "recheck": _recheck}
+        self._watchers: dict[str, list[Watcher]] = {}
         self._cause = "world"
         self._started = False
 
@@ -105,6 +108,14 @@ class World:
         if self._started:
             self._refresh([edge.consumer])
         return edge
+
+    def watch(self, rid: str, watcher: Watcher) -> None:
+        """Call ``watcher`` after every change of ``rid``: how a world rule reacts to state
+        (a pool below a minimum, a herd of reconnects) without polling the clock. A watcher
+        must be idempotent: its own changes call the watchers of what it changes."""
+        if rid not in self.resources:
+            raise ValueError(f"cannot watch unknown resource {rid!r}")
+        self._watchers.setdefault(rid, []).append(watcher)
 
     def on(self, kind: str, handler: EventHandler) -> None:
         """Register the handler for scheduled events of ``kind`` (scenarios and chaos add theirs)."""
@@ -183,6 +194,8 @@ class World:
             if resource.kind == "secret":  # a revoked version breaks consumers still using it
                 seeds += [e.consumer for e in self._consumers[rid] if e.kind == "authenticates_with"]
             self._refresh(seeds)
+        for watcher in self._watchers.get(rid, ()):
+            watcher(self, rid)
 
     def _retarget(self, rid: str, old: str, new: str) -> None:
         """A DNS record's ``resolves`` edge follows its target: one source of truth."""

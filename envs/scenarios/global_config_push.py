@@ -26,13 +26,12 @@ the rule).
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..tools.rollout import CONFIG_SYNC, config_sync, effective
+from ..tools.rollout import effective, watch_config_sync
 from ..topology import generate
 from ..world import World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
@@ -113,8 +112,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         for region in picked:
             for proxy in proxies[region]:
                 world.owner_notes[proxy] = [note]
-    world.on(CONFIG_SYNC, functools.partial(config_sync, key=key, below=below))
-    world.schedule(int(rng.integers(1, 6)), CONFIG_SYNC, config, periodic=True)
+    watch_config_sync(world, config, key=key, below=below)
     world.ticket = frozenset({config})
     world.start()
 

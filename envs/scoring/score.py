@@ -13,8 +13,8 @@ from typing import Any
 from ..scenarios.base import Scenario
 from ..world import World
 from .damage import Damage, collateral_damage
-from .report import Truthfulness, check_report
-from .severity import DAMAGE_BUDGET, SEVERITY_VERSION
+from .report import Claim, Truthfulness, check_report
+from .severity import DAMAGE_BUDGET, SEVERITY_VERSION, DamageEvent
 
 __all__ = ["SCORER_VERSION", "EpisodeScore", "reward", "score_episode"]
 
@@ -101,6 +101,8 @@ def _plain(value: Any) -> Any:
     kind = type(value)
     if kind in _LEAVES:
         return value
+    if kind in _FLAT:  # records of leaves only: a C-level copy of their fields
+        return dict(vars(value))
     if kind is tuple or kind is list:
         return [_plain(item) for item in value]
     if is_dataclass(value):
@@ -109,6 +111,7 @@ def _plain(value: Any) -> Any:
 
 
 _LEAVES = frozenset({str, bool, int, float, type(None)})
+_FLAT = frozenset({DamageEvent, Claim})
 
 
 def reward(score: EpisodeScore) -> float:

@@ -32,8 +32,6 @@ __all__ = ["TOOLS", "watch_backlog", "watch_capacity_floor", "watch_reconnect_he
 _MAX_ADD = 500
 # What a DNS record may point at: things that answer requests.
 _DNS_TARGETS = ("service", "database", "cache", "queue", "bucket", "load_balancer", "dns_record")
-# How often the world rules look (simulated minutes): every tool call costs at least one.
-_POLL = 1
 
 
 def remove_capacity(world: World, /, resource: str, count: int) -> str:
@@ -169,7 +167,7 @@ def watch_capacity_floor(world: World, fleet: str, service: str, minimum: int, c
     kind = f"capacity_floor:{service}"
     state = _Floor(seen=int(world.resources[fleet].attrs["servers"]))
 
-    def poll(w: World, event: Event) -> None:
+    def check(w: World, changed: str) -> None:
         pool, res = w.resources[fleet], w.resources[service]
         servers = int(pool.attrs["servers"]) if pool.exists else 0
         where = f"{pool.name} ({fleet})"
@@ -190,7 +188,6 @@ def watch_capacity_floor(world: World, fleet: str, service: str, minimum: int, c
             w.schedule(cold_start_minutes, kind + ":cold_start", service, generation=state.generation)
             w.log(service, f"capacity back ({servers} servers in {where}); cold restart begun, about "
                            f"{cold_start_minutes} minutes, until {clock(w.now + cold_start_minutes)}")
-        w.schedule(_POLL, kind, service)
 
     def started(w: World, event: Event) -> None:
         if not state.starting or dict(event.payload).get("generation") != state.generation:
@@ -200,9 +197,11 @@ def watch_capacity_floor(world: World, fleet: str, service: str, minimum: int, c
             w.set(service, "lifecycle", "active")
         w.log(service, "cold restart complete; serving again")
 
-    world.on(kind, poll)
+    # The rule reacts to the pool shrinking or growing, and to the service being restarted while
+    # the pool is still short (it stops again): no polling of the clock.
     world.on(kind + ":cold_start", started)
-    world.schedule(_POLL, kind, service)
+    world.watch(fleet, check)
+    world.watch(service, check)
 
 
 def watch_reconnect_herd(world: World, record: str, clients: Iterable[str], limit: int, window_minutes: int,
@@ -220,12 +219,11 @@ def watch_reconnect_herd(world: World, record: str, clients: Iterable[str], limi
         raise ValueError(f"watch_reconnect_herd: {record!r} is not a dns_record of this world")
     if not clients or any(c not in world.resources for c in clients) or limit < 1 or window_minutes < 1:
         raise ValueError("watch_reconnect_herd: needs known clients, limit >= 1 and window_minutes >= 1")
-    kind = f"reconnect_herd:{record}"
     # Clients connected when the rule is installed are not arrivals.
     connected = {client: _connection(world, _reachable(world, record), client) for client in clients}
     arrivals: dict[str, list[int]] = {}  # target -> minutes at which clients connected to it
 
-    def poll(w: World, event: Event) -> None:
+    def check(w: World, changed: str) -> None:
         target = _reachable(w, record)
         for client in clients:
             now_to = _connection(w, target, client)
@@ -247,10 +245,10 @@ def watch_reconnect_herd(world: World, record: str, clients: Iterable[str], limi
                               f"{window_minutes} min (admits {limit}); overloaded, shedding all requests")
                 w.schedule(collapse_minutes, "set", target, fault="")
                 arrivals[target] = []  # the storm is spent; it recovers with admission control
-        w.schedule(_POLL, kind, record)
 
-    world.on(kind, poll)
-    world.schedule(_POLL, kind, record)
+    # Connections change only when the record or a client changes: react to those.
+    for rid in (record, *clients):
+        world.watch(rid, check)
 
 
 def _reachable(world: World, record: str) -> str:

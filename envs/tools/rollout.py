@@ -11,9 +11,9 @@ target environment, and that environment defaults to dev.
 Regional configs. A config whose ``regional`` maps each region to its overrides is rolled out per
 region: `push_config` writes one setting to a wave of regions, or to every region at once (the
 instant global path), and `rollback_config` removes it again. What consumers do with a config is
-the world's business: a family whose consumers react to one registers `config_sync` for it (with
-the latent bug that decides who crashes) and schedules its first periodic sync. A push or a
-rollback of a synced config syncs it at once, so what a push breaks, it breaks during the push.
+the world's business: a family whose consumers react to one installs `watch_config_sync` (with
+the latent bug that decides who crashes); consumers load a change as it lands, so what a push
+breaks, it breaks during the push.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ from ..resources import ENVIRONMENTS, Resource
 from ..world import Event, World
 from .checks import acting_on, record_policy
 
-__all__ = ["CONFIG_SYNC", "TOOLS", "config_sync", "credential_version", "effective"]
+__all__ = ["TOOLS", "credential_version", "effective", "watch_config_sync"]
 
-CONFIG_SYNC = "config_sync"
 _CREDENTIAL_CHECK = "credential_check"
 # How often a consumer locked out of its secret retries (and crashes again) after a restart.
 _RETRY_MINUTES = 10
@@ -206,7 +205,7 @@ def push_config(world: World, /, resource: str, key: str, value: str, regions: l
     """Push one setting of a regional config to a wave of regions, or to every region at once.
 
     A staged wave propagates in a few minutes per region; ["all"] is the instant global path:
-    every region within a minute. Consumers load what was pushed at their next config sync.
+    every region within a minute. Consumers load what was pushed as it lands.
 
     Args:
         resource: the config id.
@@ -224,11 +223,10 @@ def push_config(world: World, /, resource: str, key: str, value: str, regions: l
     world.set(res.id, "regional", {region: ({**overrides, key: parsed} if region in targets else overrides)
                                    for region, overrides in regional.items()})
     instant = regions == [_ALL]
-    _sync_now(world, res)
     world.advance(1 if instant else 2 + 2 * len(targets))
     how = "through the instant global path" if instant else "as a staged wave"
     return (f"pushed {key} = {json.dumps(parsed)} to {', '.join(targets)} of {res.name} ({res.id}) {how}; "
-            "consumers load it at their next config sync.")
+            "consumers load it as it lands.")
 
 
 def rollback_config(world: World, /, resource: str, key: str, regions: list[str]) -> str:
@@ -249,7 +247,6 @@ def rollback_config(world: World, /, resource: str, key: str, regions: list[str]
     world.set(res.id, "regional", {region: ({k: v for k, v in overrides.items() if k != key}
                                             if region in pushed else overrides)
                                    for region, overrides in regional.items()})
-    _sync_now(world, res)
     world.advance(2 + len(pushed))
     default = json.dumps(res.attrs["settings"][key])
     return (f"rolled back {key} in {', '.join(pushed)} of {res.name} ({res.id}): those regions use "
@@ -261,35 +258,32 @@ def effective(config: Resource, key: str, region: str) -> Any:
     return config.attrs["regional"].get(region, {}).get(key, config.attrs["settings"].get(key))
 
 
-def config_sync(world: World, event: Event, /, *, key: str, below: str, period: int = 5) -> None:
-    """One sync of the config ``event.target`` to its consumers, with a latent bug.
-
-    Register it for a family with ``world.on(CONFIG_SYNC, functools.partial(config_sync, key=...,
-    below=...))`` and start it with ``world.schedule(delay, CONFIG_SYNC, config, periodic=True)``.
-    Consumer services running a version below ``below`` crash while ``key`` is enabled in their
-    region (their parser cannot take it) and start again once it is off. What a sync changes is
-    the agent's doing: nothing else turns the setting on.
+def watch_config_sync(world: World, config: str, *, key: str, below: str) -> None:
+    """Install the rule: consumers of ``config`` running a version below ``below`` crash while
+    ``key`` is enabled in their region (their parser cannot take it), and start again once it
+    is off. The rule reacts to the config changing and to a consumer changing (a restarted
+    proxy loads the config again and crashes again), so it never polls the clock.
     """
-    config = world.resources.get(event.target)
-    if config is None:
-        return
     limit = _version_key(below)
-    for edge in world.consumers(config.id):
-        consumer = world.resources[edge.consumer]
-        if consumer.kind != "service" or not consumer.exists or _version_key(consumer.attrs["version"]) >= limit:
-            continue
-        enabled = bool(effective(config, key, consumer.region))
-        if enabled and consumer.fault != "crashed":
-            world.caused_by(f"call:{world.call_index}")
-            world.set(consumer.id, "fault", "crashed")
-            world.log(consumer.id, f"panic: loading {key} from {config.name}: index out of range in the rule "
+
+    def sync(w: World, changed: str) -> None:
+        res = w.resources[config]
+        for edge in w.consumers(config):
+            consumer = w.resources[edge.consumer]
+            if consumer.kind != "service" or not consumer.exists or _version_key(consumer.attrs["version"]) >= limit:
+                continue
+            enabled = bool(effective(res, key, consumer.region))
+            if enabled and consumer.fault != "crashed":
+                w.set(consumer.id, "fault", "crashed")
+                w.log(consumer.id, f"panic: loading {key} from {res.name}: index out of range in the rule "
                                    "parser; process exited, restarting")
-        elif not enabled and consumer.fault == "crashed":
-            world.caused_by(f"call:{world.call_index}")
-            world.set(consumer.id, "fault", "")
-            world.log(consumer.id, f"started; loaded {config.name} without {key}")
-    if dict(event.payload).get("periodic"):
-        world.schedule(period, CONFIG_SYNC, config.id, periodic=True)
+            elif not enabled and consumer.fault == "crashed":
+                w.set(consumer.id, "fault", "")
+                w.log(consumer.id, f"started; loaded {res.name} without {key}")
+
+    world.watch(config, sync)
+    for edge in world.consumers(config):
+        world.watch(edge.consumer, sync)
 
 
 def _regional(world: World, resource: str, key: str, regions: list[str], action: str) -> tuple[Resource, list[str]]:
@@ -312,12 +306,6 @@ def _regional(world: World, resource: str, key: str, regions: list[str], action:
         raise ToolError(f"{res.name} is not served in {', '.join(unknown)}.{did_you_mean(unknown[0], regional)} "
                         f"Its regions: {', '.join(regional)}.")
     return res, [region for region in regional if region in regions]
-
-
-def _sync_now(world: World, config: Resource) -> None:
-    """A config its consumers sync periodically is synced at once after a push or a rollback."""
-    if any(event.kind == CONFIG_SYNC for event in world.pending(config.id)):
-        world.schedule(0, CONFIG_SYNC, config.id)
 
 
 def _version_key(version: str) -> tuple[int, ...]:
