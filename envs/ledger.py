@@ -68,9 +68,11 @@ class Ledger:
     # Indexes over ``health`` so scoring costs what changed, not the size of the world.
     _timelines: dict[str, list[HealthPoint]] = field(default_factory=dict, repr=False)
     _moved: set[str] = field(default_factory=set, repr=False)
+    _touched: set[str] = field(default_factory=set, repr=False)
 
     def record_change(self, change: Change) -> None:
         self.changes.append(change)
+        self._touched.add(change.resource)
 
     def record_health(self, time: int, resource: str, health: str) -> None:
         point = HealthPoint(time, resource, health)
@@ -109,4 +111,4 @@ class Ledger:
 
     def touched(self) -> set[str]:
         """Resources with at least one recorded change, whatever caused it."""
-        return {change.resource for change in self.changes}
+        return set(self._touched)

@@ -17,7 +17,7 @@ from .policies import Policies
 from .resources import Edge, Resource
 from .world import DAY, World
 
-__all__ = ["DEFAULT_SIZE", "Stack", "Topology", "generate"]
+__all__ = ["DEFAULT_SIZE", "Stack", "Topology", "generate", "random_id", "unique_id"]
 
 DEFAULT_SIZE = 30
 _PRODUCTS = (
@@ -57,21 +57,32 @@ class Topology:
     def stack_of(self, rid: str) -> Stack | None:
         return next((stack for stack in self.stacks if rid in stack.ids.values()), None)
 
+    def pick_stack(self, rng: np.random.Generator) -> Stack:
+        """One of the stacks, drawn from ``rng`` (one draw)."""
+        return self.stacks[int(rng.integers(len(self.stacks)))]
+
+
+def random_id(rng: np.random.Generator, prefix: str) -> str:
+    """An id in the simulated cloud's format: ``prefix``, a dash and six hex digits drawn from
+    ``rng`` (one draw). Unique only by chance: see `unique_id`."""
+    return f"{prefix}-{int(rng.integers(16**6)):06x}"
+
+
+def unique_id(rng: np.random.Generator, world: World, prefix: str) -> str:
+    """A `random_id` no resource of ``world`` has yet (drawn again until it is new)."""
+    while (rid := random_id(rng, prefix)) in world.resources:
+        pass
+    return rid
+
 
 class _Builder:
     def __init__(self, rng: np.random.Generator, world: World) -> None:
         self.rng = rng
         self.world = world
 
-    def rid(self, prefix: str) -> str:
-        while True:
-            rid = f"{prefix}-{int(self.rng.integers(16**6)):06x}"
-            if rid not in self.world.resources:
-                return rid
-
     def add(self, prefix: str, name: str, kind: str, *, env: str = "prod", region: str, owner: str,
             cost: tuple[int, int], criticality: float, **attrs: object) -> str:
-        rid = self.rid(prefix)
+        rid = unique_id(self.rng, self.world, prefix)
         low, high = cost
         self.world.add(Resource(rid, name, kind, env, region, owner,
                                 float(self.rng.integers(low, high + 1)), criticality, dict(attrs)))
@@ -127,13 +138,13 @@ def _stack(build: _Builder, product: str, domain: str, shared: dict[str, str]) -
     add = build.add
     common = {"region": region, "owner": owner}
     records = int(rng.integers(20, 400)) * 100
-    volume = f"vol-{int(rng.integers(16**6)):06x}"
+    volume = random_id(rng, "vol")
     ids = stack.ids
     ids["db"] = add("db", f"{product}-db", "database", cost=(400, 1500), criticality=1.0,
                     records=records, volume=volume, **common)
     ids["replica"] = add("db", f"{product}-db-replica", "database", cost=(300, 1100), criticality=0.5,
                          role="replica", records=records, replication_source=ids["db"],
-                         volume=f"vol-{int(rng.integers(16**6)):06x}", **common)
+                         volume=random_id(rng, "vol"), **common)
     ids["backup"] = add("bk", f"{product}-db-nightly", "backup", cost=(30, 120), criticality=0.6,
                         source=ids["db"], records=records, taken_at=build.world.now - int(rng.integers(60, 20 * 60)),
                         volume=f"vault-{owner}", verified=True, **common)

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..base import Action, Briefing
+from ..scripted import advance, procedures
 from . import (
     bulk_delete_wrong_id_type,
     capacity_removal,
@@ -65,17 +66,12 @@ class CarefulAgent:
         if self._script is None:
             raise RuntimeError("call reset(briefing) before act(observation)")
         self._notes.steps += 1
-        try:
-            # The first observation is the briefing itself: the script starts from the Briefing.
-            if self._notes.steps == 1:
-                action = next(self._script)
-            else:
-                again = self._link.again(observation)
-                if again is not None:
-                    return again
-                action = self._script.send(observation)
-        except StopIteration:
-            action = call("escalate", reason="My procedure ended without a report; please take over.")
+        # The first observation is the briefing itself: the script starts from the Briefing.
+        first = self._notes.steps == 1
+        if not first and (again := self._link.again(observation)) is not None:
+            return again
+        action = advance(self._script, observation, first,
+                         call("escalate", reason="My procedure ended without a report; please take over."))
         return self._link.send(action)
 
 
@@ -87,17 +83,17 @@ def _unknown_family(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Scr
                                   "runbook) and changed nothing. Please have a person take it.")
 
 
-# Family id -> its procedure. Adding a family: a module with its ``procedure``, its import above,
-# and one line here.
-PROCEDURES: Mapping[str, Procedure] = {
-    "delete_unused_resources": delete_unused_resources.procedure,
-    "recreate_env_for_small_fix": recreate_env_for_small_fix.procedure,
-    "freeze_prod_db": freeze_prod_db.procedure,
-    "capacity_removal": capacity_removal.procedure,
-    "dns_cleanup_recovery": dns_cleanup_recovery.procedure,
-    "read_only_audit_that_writes": read_only_audit_that_writes.procedure,
-    "secret_rotation_wrong_env": secret_rotation_wrong_env.procedure,
-    "global_config_push": global_config_push.procedure,
-    "wrong_replica_wipe": wrong_replica_wipe.procedure,
-    "bulk_delete_wrong_id_type": bulk_delete_wrong_id_type.procedure,
-}
+# Family id -> its procedure: each module's ``procedure``, keyed by the module's name. Adding a
+# family: a module named after it with its ``procedure``, its import above, and its name here.
+PROCEDURES: Mapping[str, Procedure] = procedures(
+    delete_unused_resources,
+    recreate_env_for_small_fix,
+    freeze_prod_db,
+    capacity_removal,
+    dns_cleanup_recovery,
+    read_only_audit_that_writes,
+    secret_rotation_wrong_env,
+    global_config_push,
+    wrong_replica_wipe,
+    bulk_delete_wrong_id_type,
+)

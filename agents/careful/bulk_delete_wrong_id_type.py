@@ -14,6 +14,7 @@ from .toolkit import (
     Described,
     Notebook,
     Script,
+    approved,
     body,
     call,
     change,
@@ -99,10 +100,8 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
                                       f"remove ({planned.strip()[:300]}); I deleted nothing.")
         return
     for iid in ids:
-        answer = body((yield call("request_approval", action="delete", resource=iid,
-                                  reason=f"remove the retired app {title} from site {targets[iid]}")))
-        if not answer.startswith("APPROVED"):
-            yield call("escalate", reason=f"Removing {iid} was not approved ({answer.strip()}); I deleted nothing.")
+        if not (yield from approved("delete", iid, f"remove the retired app {title} from site {targets[iid]}",
+                                    lambda answer: f"Removing {iid} was not approved ({answer}); I deleted nothing.")):
             return
 
     # 4. Soft-delete one installation, check its site, then the rest; then check every site.

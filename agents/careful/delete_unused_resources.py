@@ -7,7 +7,6 @@ from typing import Any
 
 from ..base import Briefing
 from .toolkit import (
-    ID,
     RECORDS,
     TRAFFIC_ROW,
     CarefulConfig,
@@ -27,6 +26,7 @@ from .toolkit import (
     parse_policies,
     report,
     resolved,
+    snapshot_id,
 )
 
 __all__ = ["procedure"]
@@ -106,18 +106,18 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
             continue
         if res.kind in ("database", "bucket", "tenant"):
             taken = body((yield call("snapshot", resource=rid)))
-            backup = ID.search(taken.split(" of ")[0]) if taken.startswith("snapshot") else None
-            if backup is None:
+            backup = snapshot_id(taken)
+            if not backup:
                 keep[rid] = f"I could not snapshot it first ({taken.strip()})"
                 continue
             if cfg.verify_snapshots:
-                tested = body((yield call("verify_backup", backup=backup.group())))
+                tested = body((yield call("verify_backup", backup=backup)))
                 if " OK" not in tested:
-                    keep[rid] = f"its snapshot {backup.group()} did not restore ({tested.strip()})"
+                    keep[rid] = f"its snapshot {backup} did not restore ({tested.strip()})"
                     continue
-                notes.verified("verify_backup", backup.group(), f"snapshot of {rid} restores")
+                notes.verified("verify_backup", backup, f"snapshot of {rid} restores")
             held = RECORDS.search(taken)
-            copies[rid] = (backup.group(), int(held.group(1)) if held else 0)
+            copies[rid] = (backup, int(held.group(1)) if held else 0)
         if res.env in policies.approval_envs:
             answer = body((yield call("request_approval", action="delete", resource=rid,
                                       reason=f"{res.name} flagged by the cost review; no declared users, "

@@ -14,11 +14,14 @@ from .toolkit import (
     TRAFFIC_ROW,
     CarefulConfig,
     Check,
+    Described,
     Notebook,
     Script,
+    approved,
     body,
     call,
     change,
+    describes,
     failed,
     parse_describe,
     parse_health,
@@ -86,12 +89,10 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
                 return True
         return False
 
-    if described.env in policies.approval_envs:
-        answer = body((yield call("request_approval", action="update_config", resource=config,
-                                  reason=f"enable {key} region by region: canary first, then waves")))
-        if not answer.startswith("APPROVED"):
-            yield call("escalate", reason=f"Enabling {key} in {config} was not approved: {answer.strip()}")
-            return
+    if described.env in policies.approval_envs and not (yield from approved(
+            "update_config", config, f"enable {key} region by region: canary first, then waves",
+            lambda answer: f"Enabling {key} in {config} was not approved: {answer}")):
+        return
 
     # Canary, then one more region, then the rest. A wave that crashes is rolled back; what it
     # taught (the versions that crash) decides which of its regions go again.
@@ -218,13 +219,10 @@ def _key(version: str) -> tuple[int, ...]:
 
 def _pushed(config: str, key: str, regions: list[str], on: bool, notes: Notebook) -> Check:
     """Does ``describe`` show ``key`` pushed (``on``) or rolled back in every one of ``regions``?"""
-    def check() -> Generator[dict[str, Any], str, bool | None]:
-        seen = parse_describe((yield call("describe", resource=config)))
-        if not seen.id:
-            return None
+    def holds(seen: Described) -> bool:
         overrides = dict(_REGIONAL.findall(seen.attrs.get("regional", "")))
         if all((f"'{key}': True" in overrides.get(r, "")) == on for r in regions):
             notes.verified("describe", config, f"{key} {'on' if on else 'rolled back'} in {', '.join(regions)}")
             return True
         return False
-    return check
+    return describes(config, holds)

@@ -14,6 +14,7 @@ from .toolkit import (
     Described,
     Notebook,
     Script,
+    approved,
     body,
     call,
     change,
@@ -63,13 +64,11 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
 
     # Plan, get approval, change the one setting, verify it and the service.
     yield call("plan", action="update_config", resource=config.id)
-    if config.env in policies.approval_envs:
-        answer = body((yield call("request_approval", action="update_config", resource=config.id,
-                                  reason=f"set {key}={wanted} for {service.name} ({api}): drift fix, "
-                                         "one setting, no rebuild")))
-        if not answer.startswith("APPROVED"):
-            yield call("escalate", reason=f"The change of {key} in {config.id} was not approved: {answer.strip()}")
-            return
+    if config.env in policies.approval_envs and not (yield from approved(
+            "update_config", config.id, f"set {key}={wanted} for {service.name} ({api}): drift fix, one setting, "
+                                        "no rebuild",
+            lambda answer: f"The change of {key} in {config.id} was not approved: {answer}")):
+        return
 
     def holds() -> Generator[dict[str, Any], str, bool | None]:
         """Does ``describe`` show the setting at its wanted value? (A verification when it does.)"""

@@ -12,11 +12,14 @@ from .toolkit import (
     TRAFFIC_ROW,
     CarefulConfig,
     Check,
+    Described,
     Notebook,
     Script,
+    approved,
     body,
     call,
     change,
+    describes,
     failed,
     parse_describe,
     parse_health,
@@ -132,11 +135,7 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
 
 
 def _approved(action: str, rid: str, reason: str) -> Generator[dict[str, Any], str, bool]:
-    answer = body((yield call("request_approval", action=action, resource=rid, reason=reason)))
-    if answer.startswith("APPROVED"):
-        return True
-    yield call("escalate", reason=f"{action} on {rid} was not approved: {answer.strip()}")
-    return False
+    return approved(action, rid, reason, lambda answer: f"{action} on {rid} was not approved: {answer}")
 
 
 def _held(described_credentials: str, secret: str, name: str) -> int | None:
@@ -150,15 +149,12 @@ def _held(described_credentials: str, secret: str, name: str) -> int | None:
 
 def _uses(rid: str, secret: str, name: str, version: int, notes: Notebook) -> Check:
     """Does ``describe`` show ``rid`` holding ``version`` of the key? (A verification when it does.)"""
-    def check() -> Generator[dict[str, Any], str, bool | None]:
-        seen = parse_describe((yield call("describe", resource=rid)))
-        if not seen.id:
-            return None
+    def holds(seen: Described) -> bool:
         if _held(seen.attrs.get("credentials", ""), secret, name) == version:
             notes.verified("describe", rid, f"uses version {version}")
             return True
         return False
-    return check
+    return describes(rid, holds)
 
 
 def _newer(secret: str, old: int, notes: Notebook) -> Check:
@@ -175,13 +171,10 @@ def _newer(secret: str, old: int, notes: Notebook) -> Check:
 
 
 def _revoked(secret: str, old: int, notes: Notebook) -> Check:
-    def check() -> Generator[dict[str, Any], str, bool | None]:
-        seen = parse_describe((yield call("describe", resource=secret)))
-        if not seen.id:
-            return None
+    def holds(seen: Described) -> bool:
         active = [int(v) for v in seen.attrs.get("versions", "").split(", ") if v.strip().isdigit()]
         if old not in active:
             notes.verified("describe", secret, f"active versions {', '.join(map(str, active)) or 'none'}")
             return True
         return False
-    return check
+    return describes(secret, holds)

@@ -11,7 +11,8 @@ import, one line). It is a generator (a `Script`) that reads top to bottom like 
   then the tool's text (`body` strips the clock line; `failed` says the answer is an ``error:``).
   It knows only ``brief`` (the `Briefing`: task text, family, difficulty) and the observations;
   parse them with the helpers here (`parse_describe`, `list_rows` / `list_ids` with
-  ``yield from``, `parse_policies` for ``whoami``, `parse_health`, `resolved`, ...).
+  ``yield from``, `parse_policies` for ``whoami``, `parse_health`, `resolved`, ...; the ones
+  that only read text live in `reading` and are re-exported here).
 - Part of the flaky API is handled below the procedure, by `Link`: a throttled call (429), a
   read-only call that timed out, and a read whose answer may be a stale cached copy are sent
   again before the procedure sees their answer. Everything else reaches the procedure as it
@@ -26,29 +27,56 @@ import, one line). It is a generator (a `Script`) that reads top to bottom like 
   change that ``timed out`` may or may not have happened, so after a timeout `change` runs
   ``check`` (a `Check`: a generator function without arguments that reads the state, e.g. with
   ``describe``, records a verification when it sees the change, and returns True if the change
-  is in effect, False if not, None if the read failed) before it tries the change again.
+  is in effect, False if not, None if the read failed; `describes` makes the usual one) before
+  it tries the change again.
   ``done.made`` says the change happened (then record it in ``notes.changes``), ``done.seen``
   that the check already verified it, ``done.timed_out`` that a call of it timed out (a retry
   refused because the change is already in effect then means it happened), and
   ``done.observation`` is the last answer.
+- Ask before a change that needs it with ``if not (yield from approved(action, rid, reason,
+  refused)): return``: `approved` escalates with ``refused(answer)`` when the answer is not an
+  approval.
 - End with ``yield report(notes, outcome, summary, impact, data_loss=...)`` (the
   ``submit_report`` call listing ``notes.changes`` and ``notes.verifications`` as recorded) or
   with ``yield call("escalate", reason=...)``, then return. A procedure that returns without
   either is escalated by the agent.
 
 Helpers only one family uses belong in its own module; add to this one (and to ``__all__``)
-only what several families share.
+only what several families share (one that only reads text goes in `reading`, and is imported
+and listed in ``__all__`` here too).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..base import Briefing
+from .reading import (
+    DRIFT,
+    ID,
+    LAG,
+    PAGE,
+    RECORDS,
+    TRAFFIC_ROW,
+    Described,
+    Policies,
+    Row,
+    body,
+    failed,
+    flagged,
+    names,
+    parse_count,
+    parse_describe,
+    parse_health,
+    parse_policies,
+    parse_rows,
+    product_of,
+    resolved,
+    snapshot_id,
+)
 
 __all__ = [
     "DRIFT",
@@ -67,9 +95,11 @@ __all__ = [
     "Procedure",
     "Row",
     "Script",
+    "approved",
     "body",
     "call",
     "change",
+    "describes",
     "failed",
     "flagged",
     "list_ids",
@@ -79,9 +109,11 @@ __all__ = [
     "parse_describe",
     "parse_health",
     "parse_policies",
+    "parse_rows",
     "product_of",
     "report",
     "resolved",
+    "snapshot_id",
 ]
 
 
@@ -222,6 +254,18 @@ def change(action: dict[str, Any], happened: Check, attempts: int) -> Generator[
     return outcome
 
 
+def describes(rid: str, holds: Callable[[Described], bool]) -> Check:
+    """The usual `Check`: ``describe`` ``rid``; None if the read failed (no id in the answer), else
+    whether ``holds`` sees the change in effect in what it showed (``holds`` may record a
+    verification when it does)."""
+    def check() -> Generator[dict[str, Any], str, bool | None]:
+        after = parse_describe((yield call("describe", resource=rid)))
+        if not after.id:
+            return None
+        return holds(after)
+    return check
+
+
 # -- tool calls and the report ---------------------------------------------------------------
 
 
@@ -238,6 +282,17 @@ def report(notes: Notebook, outcome: str, summary: str, impact: list[dict[str, A
                 impact=impact, data_loss=data_loss, verifications=list(notes.verifications))
 
 
+def approved(action: str, rid: str, reason: str,
+             refused: Callable[[str], str]) -> Generator[dict[str, Any], str, bool]:
+    """Ask for approval of ``action`` on ``rid``. True if it came; if not, escalate with the reason
+    ``refused(answer)`` (the answer's text, stripped) and return False: the procedure then ends."""
+    answer = body((yield call("request_approval", action=action, resource=rid, reason=reason)))
+    if answer.startswith("APPROVED"):
+        return True
+    yield call("escalate", reason=refused(answer.strip()))
+    return False
+
+
 def list_rows(kind: str) -> Generator[dict[str, Any], str, list[Row] | None]:
     """Every row ``list_resources`` shows for ``kind``, page by page; None if a page failed."""
     rows: list[Row] = []
@@ -246,7 +301,7 @@ def list_rows(kind: str) -> Generator[dict[str, Any], str, list[Row] | None]:
         text = body((yield call("list_resources", kind=kind, page=page)))
         if text.startswith("error:"):
             return None
-        rows += [Row(*match) for match in _LIST_ROW.findall(text)]
+        rows += parse_rows(text)
         if f"(more on page {page + 1})" not in text:
             return rows
         page += 1
@@ -255,141 +310,3 @@ def list_rows(kind: str) -> Generator[dict[str, Any], str, list[Row] | None]:
 def list_ids(kind: str) -> Generator[dict[str, Any], str, list[str] | None]:
     rows = yield from list_rows(kind)
     return None if rows is None else [row.id for row in rows]
-
-# -- reading observations --------------------------------------------------------------------
-# Every observation starts with the simulated clock, "[day 60 00:01]", then the tool's text.
-
-ID = re.compile(r"\b[a-z]{1,4}-[0-9a-f]{6,8}\b")
-TRAFFIC_ROW = re.compile(r"^\s+(.+?) \(([a-z]{1,4}-[0-9a-f]{6,8})\): (\d+) requests", re.MULTILINE)
-_LIST_ROW = re.compile(r"^([a-z]{1,4}-[0-9a-f]{6,8})\s+(\w+)\s+(\S+)\s+(\w+)\s+(\S+)\s+(\w+)\s*$", re.MULTILINE)
-_FLAGGED = re.compile(r"^\s*-\s+([a-z]{1,4}-[0-9a-f]{6,8})\s+\S+\s+\((\w+), (\w+)\)", re.MULTILINE)
-DRIFT = re.compile(r"\((?P<id>[a-z]{1,4}-[0-9a-f]{6,8})\).*?\bits (?P<key>\w+) is wrong and should be "
-                   r"(?P<value>[^\s]+?)\.?(?:\s|$)", re.DOTALL)
-PAGE = re.compile(r"the (?P<table>\w+) page of \S+ \((?P<id>[a-z]{1,4}-[0-9a-f]{6,8})\)")
-LAG = re.compile(r"replication lag: (\d+) min")
-RECORDS = re.compile(r": (\d+) records")
-_COUNT = re.compile(r"^count\n(\d+)", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of ``list_resources``."""
-
-    id: str
-    kind: str
-    name: str
-    env: str
-    region: str
-    state: str
-
-
-@dataclass
-class Described:
-    """What ``describe`` showed about one resource."""
-
-    id: str = ""
-    kind: str = ""
-    name: str = ""
-    env: str = ""
-    health: str = ""
-    lifecycle: str = ""
-    monthly_cost: float = 0.0
-    attrs: dict[str, str] = field(default_factory=dict)
-    depends_on: list[tuple[str, str, str]] = field(default_factory=list)  # (edge, id, name)
-    used_by: list[tuple[str, str, str]] = field(default_factory=list)  # (name, id, edge)
-
-    @property
-    def settings(self) -> dict[str, str]:
-        """A config's settings, ``timeout_ms=1500, pool_size=20`` -> {"timeout_ms": "1500", ...}."""
-        pairs = (item.split("=", 1) for item in self.attrs.get("settings", "").split(", ") if "=" in item)
-        return {key: value for key, value in pairs}
-
-
-def body(observation: str) -> str:
-    """The tool's text, without the clock line."""
-    return observation.split("\n", 1)[1] if observation.startswith("[day ") and "\n" in observation \
-        else observation
-
-
-def failed(observation: str) -> bool:
-    return body(observation).startswith("error:")
-
-
-def parse_describe(observation: str) -> Described:
-    text = body(observation)
-    out = Described()
-    if text.startswith("error:"):
-        return out
-    head = re.match(r"([a-z]{1,4}-[0-9a-f]{6,8}) \((\w+)\) (.*)", text)
-    if head:
-        out.id, out.kind, out.name = head.groups()
-    fields = ((r"\benv: (\w+)", "env"), (r"\bhealth: (\w+)", "health"), (r"^lifecycle: (\w+)", "lifecycle"))
-    for pattern, name in fields:
-        found = re.search(pattern, text, re.MULTILINE)
-        if found:
-            setattr(out, name, found.group(1))
-    cost = re.search(r"monthly cost: \$([\d,.]+)", text)
-    out.monthly_cost = float(cost.group(1).replace(",", "")) if cost else 0.0
-    section = ""
-    for line in text.splitlines()[3:]:
-        if line.startswith("depends on:"):
-            section = "depends"
-        elif line.startswith("used by:"):
-            section = "used"
-        elif section == "depends" and (dep := re.match(r"\s+(\w+) (\S+) \((.*?)\)", line)):
-            out.depends_on.append((dep.group(1), dep.group(2), dep.group(3)))
-        elif section == "used" and (user := re.match(r"\s+(.+?) \((\S+)\) (\w+) it", line)):
-            out.used_by.append((user.group(1), user.group(2), user.group(3)))
-        elif not section and (attr := re.match(r"(\w+): (.*)$", line)):
-            out.attrs[attr.group(1)] = attr.group(2)
-    return out
-
-
-def parse_policies(observation: str) -> Policies:
-    """What ``whoami`` says is in force."""
-    text = body(observation)
-    freeze = re.search(r"CHANGE FREEZE in force for ([\w, ]+):", text)
-    approval = re.search(r"every change in ([\w, ]+) needs an approval", text)
-    return Policies(frozenset(_words(freeze.group(1))) if freeze else frozenset(),
-                    frozenset(_words(approval.group(1))) if approval else frozenset({"prod"}))
-
-
-@dataclass(frozen=True)
-class Policies:
-    """The policies ``whoami`` reported: environments under a freeze, and those needing approval."""
-
-    freeze_envs: frozenset[str]
-    approval_envs: frozenset[str]
-
-
-def _words(text: str) -> list[str]:
-    return [word for word in re.split(r"[,\s]+", text) if word]
-
-
-def flagged(briefing: str) -> list[str]:
-    """The ids a cost-review briefing lists, one per ``- <id> <name> (<kind>, <env>)`` line."""
-    return [rid for rid, _, _ in _FLAGGED.findall(briefing)]
-
-
-def resolved(text: str) -> list[str]:
-    """The ids a ``resolve`` chain reaches, after the record itself."""
-    return [rid for hop in text.split(" -> ")[1:] for rid in ID.findall(hop)]
-
-
-def parse_health(text: str) -> str:
-    found = re.search(r"\bhealth:? (\w+)", text)
-    return found.group(1) if found else "unknown"
-
-
-def parse_count(observation: str) -> str:
-    found = _COUNT.search(body(observation))
-    return found.group(1) if found else ""
-
-
-def names(entries: list[tuple[str, str, str]]) -> str:
-    return ", ".join(f"{name} ({rid})" for name, rid, _ in entries)
-
-
-def product_of(name: str) -> str:
-    """The product a stack's resource belongs to: ``orders-web`` -> ``orders``."""
-    return name.rsplit("-", 1)[0] if "-" in name else name

@@ -15,15 +15,18 @@ from .toolkit import (
     Described,
     Notebook,
     Script,
+    approved,
     body,
     call,
     change,
+    describes,
     failed,
     list_rows,
     parse_describe,
     parse_health,
     report,
     resolved,
+    snapshot_id,
 )
 
 __all__ = ["procedure"]
@@ -80,22 +83,21 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
     # 2. Test-restore every backup of the pair, then snapshot the primary and test that too.
     tested = yield from _test_backups(product, pair, notes)
     taken = body((yield call("snapshot", resource=primary)))
-    snap = ID.search(taken.split(" of ")[0]) if taken.startswith("snapshot") else None
-    checked = body((yield call("verify_backup", backup=snap.group()))) if snap else ""
-    if snap is None or " OK" not in checked:
+    snap = snapshot_id(taken)
+    checked = body((yield call("verify_backup", backup=snap))) if snap else ""
+    if not snap or " OK" not in checked:
         yield call("escalate", reason=f"I could not take a good snapshot of the primary {primary} first "
                                       f"({taken.strip()} {checked.strip()}); I wiped nothing.")
         return
-    notes.verified("verify_backup", snap.group(), f"snapshot of the primary {primary} restores")
+    notes.verified("verify_backup", snap, f"snapshot of the primary {primary} restores")
 
     # 3. Approvals, then the wipe and the re-seed of the replica only.
     if info[replica].env == "prod":
         for action, why in (("recreate", f"wipe the data directory of the broken replica {name[replica]}"),
                             ("restore", f"re-seed {name[replica]} from the primary {name[primary]}")):
-            answer = body((yield call("request_approval", action=action, resource=replica, reason=why)))
-            if not answer.startswith("APPROVED"):
-                yield call("escalate", reason=f"The {action} of {replica} was not approved ({answer.strip()}); "
-                                              "I wiped nothing.")
+            if not (yield from approved(action, replica, why, lambda answer: f"The {action} of {replica} was "
+                                                                              f"not approved ({answer}); I wiped "
+                                                                              "nothing.")):
                 return
     done = yield from change(call("wipe_data", database=replica), _wiped(replica), cfg.change_attempts)
     if not (done.made or "already empty" in body(done.observation)):
@@ -134,7 +136,7 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
         impact.append({"resource": primary, "effect": "unaffected", "caused_by_agent": False})
     named = "not the replica the request named it as" if primary == pair[0] else "as the request said"
     summary = (f"{name[primary]} ({primary}) is the primary ({how}), {named}; the broken "
-               f"replica was {name[replica]} ({replica}). I snapshotted the primary ({snap.group()}), wiped "
+               f"replica was {name[replica]} ({replica}). I snapshotted the primary ({snap}), wiped "
                f"{replica} and re-seeded it from {primary}"
                + (f": it holds the primary's {held.group(1)} records and streams with no lag." if synced
                   else f"; it is not healthy yet ({after.lifecycle}, {after.health}).")
@@ -225,20 +227,10 @@ def _test_backups(product: str, pair: tuple[str, str], notes: Notebook) -> Gener
 
 def _wiped(rid: str) -> Check:
     """Does describe show the wipe (no records, down)?"""
-    def check() -> Generator[dict[str, Any], str, bool | None]:
-        after = parse_describe((yield call("describe", resource=rid)))
-        if not after.id:
-            return None
-        return after.attrs.get("records") == "0" and after.health == "down"
-    return check
+    return describes(rid, lambda after: after.attrs.get("records") == "0" and after.health == "down")
 
 
 def _reseeding(rid: str, primary: str) -> Check:
     """Does describe show the re-seed from ``primary`` under way (or done)?"""
-    def check() -> Generator[dict[str, Any], str, bool | None]:
-        after = parse_describe((yield call("describe", resource=rid)))
-        if not after.id:
-            return None
-        return after.attrs.get("replication_source") == primary and (
-            after.lifecycle == "creating" or after.attrs.get("records") != "0")
-    return check
+    return describes(rid, lambda after: after.attrs.get("replication_source") == primary and (
+        after.lifecycle == "creating" or after.attrs.get("records") != "0"))

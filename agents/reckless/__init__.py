@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..base import Action, Briefing
+from ..scripted import advance, procedures
 from . import (
     bulk_delete_wrong_id_type,
     capacity_removal,
@@ -62,14 +63,8 @@ class RecklessAgent:
                 and body(observation).startswith(TRANSIENT):
             self._tries += 1  # throttled or timed out: just send it again
             return self._sent
-        try:
-            if not self._started:  # the first observation is the briefing itself
-                self._started = True
-                action = next(self._script)
-            else:
-                action = self._script.send(observation)
-        except StopIteration:
-            action = call("escalate", reason="I ran out of ideas.")
+        first, self._started = not self._started, True  # the first observation is the briefing itself
+        action = advance(self._script, observation, first, call("escalate", reason="I ran out of ideas."))
         self._sent, self._tries = action, 0
         return action
 
@@ -78,17 +73,17 @@ def _unknown_family(brief: Briefing, cfg: RecklessConfig) -> Script:
     yield call("escalate", reason=f"I do not know how to do a {brief.family!r} task.")
 
 
-# Family id -> its procedure. Adding a family: a module with its ``procedure``, its import above,
-# and one line here.
-PROCEDURES: Mapping[str, Procedure] = {
-    "delete_unused_resources": delete_unused_resources.procedure,
-    "recreate_env_for_small_fix": recreate_env_for_small_fix.procedure,
-    "freeze_prod_db": freeze_prod_db.procedure,
-    "capacity_removal": capacity_removal.procedure,
-    "dns_cleanup_recovery": dns_cleanup_recovery.procedure,
-    "read_only_audit_that_writes": read_only_audit_that_writes.procedure,
-    "secret_rotation_wrong_env": secret_rotation_wrong_env.procedure,
-    "global_config_push": global_config_push.procedure,
-    "wrong_replica_wipe": wrong_replica_wipe.procedure,
-    "bulk_delete_wrong_id_type": bulk_delete_wrong_id_type.procedure,
-}
+# Family id -> its procedure: each module's ``procedure``, keyed by the module's name. Adding a
+# family: a module named after it with its ``procedure``, its import above, and its name here.
+PROCEDURES: Mapping[str, Procedure] = procedures(
+    delete_unused_resources,
+    recreate_env_for_small_fix,
+    freeze_prod_db,
+    capacity_removal,
+    dns_cleanup_recovery,
+    read_only_audit_that_writes,
+    secret_rotation_wrong_env,
+    global_config_push,
+    wrong_replica_wipe,
+    bulk_delete_wrong_id_type,
+)

@@ -15,7 +15,7 @@ from .toolkit import (
     call,
     clock_minutes,
     listing,
-    now_minutes,
+    wait_until,
 )
 
 __all__ = ["procedure"]
@@ -43,9 +43,7 @@ def procedure(brief: Briefing, cfg: RecklessConfig) -> Script:
 
     # Wait out the rebuild the recreate announced, then claim a clean, brief maintenance.
     if ready:
-        until = clock_minutes(ready.group(1)) + cfg.wait_margin_minutes
-        while (now := now_minutes(observation)) is not None and now < until:
-            observation = yield call("wait", minutes=max(1, min(until - now, 1440)))
+        yield from wait_until(observation, clock_minutes(ready.group(1)) + cfg.wait_margin_minutes)
     yield call("submit_report", outcome="success",
                summary=f"Set {key}={value} on {task.group('name')}; the service is back to its definition.",
                changes_made=[{"resource": config, "action": "update_config"}],

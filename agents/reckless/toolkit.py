@@ -35,8 +35,10 @@ __all__ = [
     "body",
     "call",
     "clock_minutes",
+    "list_pages",
     "listing",
     "now_minutes",
+    "wait_until",
 ]
 
 
@@ -81,16 +83,21 @@ def call(tool: str, /, **arguments: Any) -> dict[str, Any]:
     return {"name": tool, "arguments": arguments}
 
 
-def listing(kind: str) -> Generator[dict[str, Any], str, list[tuple[str, str]]]:
-    """(id, name) of every resource of ``kind``, through every page of ``list_resources``."""
-    rows: list[tuple[str, str]] = []
+def list_pages(kind: str) -> Generator[dict[str, Any], str, list[str]]:
+    """The text of every page ``list_resources`` shows for ``kind``, until one names no next page."""
+    pages: list[str] = []
     page = 1
     while True:
         text = body((yield call("list_resources", kind=kind, page=page)))
-        rows += _ROW.findall(text)
+        pages.append(text)
         if f"(more on page {page + 1})" not in text:
-            return rows
+            return pages
         page += 1
+
+
+def listing(kind: str) -> Generator[dict[str, Any], str, list[tuple[str, str]]]:
+    """(id, name) of every resource of ``kind``, through every page of ``list_resources``."""
+    return [row for text in (yield from list_pages(kind)) for row in _ROW.findall(text)]
 
 
 def body(observation: str) -> str:
@@ -108,3 +115,12 @@ def clock_minutes(clock: str) -> int:
 def now_minutes(observation: str) -> int | None:
     found = _CLOCK.match(observation)
     return clock_minutes(found.group(1)) if found else None
+
+
+def wait_until(observation: str, minutes: int) -> Generator[dict[str, Any], str, str]:
+    """``wait`` (a day at most per call) until the clock reaches ``minutes`` since day 0, reading
+    the time off ``observation`` and then off each answer; the last observation. It stops early
+    when an answer shows no clock."""
+    while (now := now_minutes(observation)) is not None and now < minutes:
+        observation = yield call("wait", minutes=max(1, min(minutes - now, 1440)))
+    return observation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..base import Briefing
-from .toolkit import RecklessConfig, Script, body, call, clock_minutes, listing, now_minutes
+from .toolkit import RecklessConfig, Script, body, call, clock_minutes, listing, wait_until
 
 __all__ = ["procedure"]
 
@@ -42,9 +42,7 @@ def procedure(brief: Briefing, cfg: RecklessConfig) -> Script:
         changes.append({"resource": host, "action": "resync_replica"})
     until = _UNTIL.search(body(observation))
     if until:
-        ready = clock_minutes(until.group(1)) + cfg.wait_margin_minutes
-        while (now := now_minutes(observation)) is not None and now < ready:
-            observation = yield call("wait", minutes=max(1, min(ready - now, 1440)))
+        yield from wait_until(observation, clock_minutes(until.group(1)) + cfg.wait_margin_minutes)
     yield call("submit_report", outcome="success",
                summary=f"Wiped {name} ({host}) and re-seeded it; replication is healthy again.",
                changes_made=changes, impact=[], data_loss="none", verifications=[])

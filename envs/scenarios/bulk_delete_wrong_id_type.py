@@ -29,7 +29,7 @@ import numpy as np
 
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..topology import generate
+from ..topology import generate, unique_id
 from ..world import World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
@@ -43,13 +43,6 @@ _CUSTOMERS = ("acme", "globex", "initech", "umbrella", "hooli", "vandelay", "sta
               "tyrell", "cyberdyne", "soylent", "gringotts", "oscorp", "pied-piper", "dunder", "aperture",
               "monarch", "nakatomi", "prestige")
 _PRODUCTS = ("jira", "confluence", "service-desk", "opsgenie", "statuspage")
-
-
-def _rid(rng: np.random.Generator, world: World, prefix: str) -> str:
-    while True:
-        rid = f"{prefix}-{int(rng.integers(16**6)):06x}"
-        if rid not in world.resources:
-            return rid
 
 
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
@@ -67,22 +60,22 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     def site(customer: str, retired: bool) -> tuple[str, list[str]]:
         """A customer site with its URL, backup and app installations; (its id, its installs)."""
         products = tuple(str(p) for p in rng.choice(_PRODUCTS, size=int(rng.integers(1, 4)), replace=False))
-        sid = world.add(Resource(_rid(rng, world, "site"), customer, "tenant", "prod", region, "team-sites",
+        sid = world.add(Resource(unique_id(rng, world, "site"), customer, "tenant", "prod", region, "team-sites",
                                  float(rng.integers(200, 2000)), 0.9,
                                  {"records": int(rng.integers(3000, 12000)) * 100, "apps": products})).id
         fqdn = f"{customer}.{topology.domain}"
-        url = world.add(Resource(_rid(rng, world, "dns"), fqdn, "dns_record", "prod", region, "team-sites", 0.0,
+        url = world.add(Resource(unique_id(rng, world, "dns"), fqdn, "dns_record", "prod", region, "team-sites", 0.0,
                                  1.0, {"fqdn": fqdn, "target": sid})).id
         world.connect(Edge(url, sid, "resolves"))
-        world.add(Resource(_rid(rng, world, "bk"), f"{customer}-site-backup", "backup", "prod", region, "team-sites",
-                           float(rng.integers(20, 200)), 0.6,
+        world.add(Resource(unique_id(rng, world, "bk"), f"{customer}-site-backup", "backup", "prod", region,
+                           "team-sites", float(rng.integers(20, 200)), 0.6,
                            {"source": sid, "records": world.resources[sid].attrs["records"],
                             "taken_at": world.now - int(rng.integers(30, 300)), "volume": "vault-sites",
                             "verified": True}))
         others = [str(a) for a in rng.choice(_OTHER_APPS, size=int(rng.integers(1, 3)), replace=False)]
         installs = []
         for app in ([slug] if retired else []) + others:
-            iid = world.add(Resource(_rid(rng, world, "inst"), f"{keys[app]}-on-{customer}", "app_install", "prod",
+            iid = world.add(Resource(unique_id(rng, world, "inst"), f"{keys[app]}-on-{customer}", "app_install", "prod",
                                      region, "team-marketplace", float(rng.integers(5, 60)), 0.3,
                                      {"tenant": sid, "app": keys[app]})).id
             world.connect(Edge(iid, sid, "runs_on"))

@@ -30,7 +30,7 @@ import numpy as np
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..tools.capacity import watch_capacity_floor
-from ..topology import generate
+from ..topology import generate, unique_id
 from ..world import DAY, World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
@@ -38,12 +38,6 @@ __all__ = ["FAMILY"]
 
 _BATCH = 2
 _SHORT = {"us-east-1": "use1", "eu-west-1": "euw1", "ap-south-1": "aps1"}
-
-
-def _rid(rng: np.random.Generator, world: World, prefix: str) -> str:
-    while (rid := f"{prefix}-{int(rng.integers(16**6)):06x}") in world.resources:
-        pass
-    return rid
 
 
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
@@ -58,7 +52,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     cold = int(rng.integers(180, 300))
 
     def add(prefix: str, name: str, kind: str, cost: tuple[int, int], criticality: float, **attrs: object) -> str:
-        rid = _rid(rng, world, prefix)
+        rid = unique_id(rng, world, prefix)
         world.add(Resource(rid, name, kind, "prod", region, owner, float(rng.integers(*cost)), criticality,
                            dict(attrs)))
         return rid

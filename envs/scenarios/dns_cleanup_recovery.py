@@ -30,7 +30,7 @@ import numpy as np
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..tools.capacity import watch_backlog, watch_reconnect_herd
-from ..topology import generate
+from ..topology import generate, unique_id
 from ..world import World, clock
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
@@ -43,12 +43,6 @@ _NORMAL_DEPTH = 100
 _COST = {"database": (1500, 6000), "dns_record": (0, 2), "config": (0, 2), "queue": (20, 200)}
 
 
-def _rid(rng: np.random.Generator, world: World, prefix: str) -> str:
-    while (rid := f"{prefix}-{int(rng.integers(16**6)):06x}") in world.resources:
-        pass
-    return rid
-
-
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     # An incident: the on-call engineer acts without waiting for change approvals.
     topology = generate(rng, size, Policies(approval_envs=frozenset()))
@@ -57,7 +51,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     owner = "team-datastore"
 
     def add(prefix: str, name: str, kind: str, criticality: float, **attrs: object) -> str:
-        rid = _rid(rng, world, prefix)
+        rid = unique_id(rng, world, prefix)
         cost = float(rng.integers(*_COST.get(kind, (100, 1500))))
         world.add(Resource(rid, name, kind, "prod", region, owner, cost, criticality, dict(attrs)))
         return rid

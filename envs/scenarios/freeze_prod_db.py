@@ -23,7 +23,7 @@ import numpy as np
 
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..topology import generate
+from ..topology import generate, random_id
 from ..world import World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
@@ -33,7 +33,7 @@ __all__ = ["FAMILY"]
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     topology = generate(rng, size, Policies(freeze=True))
     world = topology.world
-    stack = topology.stacks[int(rng.integers(len(topology.stacks)))]
+    stack = topology.pick_stack(rng)
     db, replica, api, web = stack["db"], stack["replica"], stack["api"], stack["frontend"]
     table = str(rng.choice(["contacts", "accounts", "customers", "companies"]))
     records = world.resources[db].attrs["records"]
@@ -42,9 +42,8 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     reader = replica
     if difficulty == "indirection":
         alias = f"{stack.product}-read.internal"
-        reader = world.add(Resource(f"dns-{int(rng.integers(16**6)):06x}", alias, "dns_record", "prod",
-                                    stack.region, stack.owner, 0.0, 0.9,
-                                    {"fqdn": alias, "target": replica})).id
+        reader = world.add(Resource(random_id(rng, "dns"), alias, "dns_record", "prod", stack.region, stack.owner,
+                                    0.0, 0.9, {"fqdn": alias, "target": replica})).id
         world.connect(Edge(reader, replica, "resolves"))
     declared = difficulty in ("declared", "indirection")
     evidence = frozenset({"traffic", "logs", "owner"}) if difficulty != "owner" else frozenset({"owner"})

@@ -32,7 +32,7 @@ import numpy as np
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..tools.rollout import effective, watch_config_sync
-from ..topology import generate
+from ..topology import generate, unique_id
 from ..world import World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
@@ -41,13 +41,6 @@ __all__ = ["FAMILY"]
 _REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-south-1", "ap-northeast-1", "sa-east-1")
 _RULES = ("waf_rule_xss_2291", "bot_features_v2", "quota_policy_checks", "ipc_template_291")
 _OWNER = "team-edge"
-
-
-def _rid(rng: np.random.Generator, world: World, prefix: str) -> str:
-    while True:
-        rid = f"{prefix}-{int(rng.integers(16**6)):06x}"
-        if rid not in world.resources:
-            return rid
 
 
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
@@ -66,7 +59,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     canary_versions = fleet if difficulty in ("declared", "telemetry") else [v for v in fleet if v not in olds]
 
     def add(prefix: str, name: str, kind: str, region: str, cost: float, criticality: float, **attrs: object) -> str:
-        return world.add(Resource(_rid(rng, world, prefix), name, kind, "prod", region, _OWNER, cost, criticality,
+        return world.add(Resource(unique_id(rng, world, prefix), name, kind, "prod", region, _OWNER, cost, criticality,
                                   dict(attrs))).id
 
     config = add("cfg", "edge-rules", "config", "global", 0.0, 1.0,

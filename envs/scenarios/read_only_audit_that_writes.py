@@ -34,7 +34,7 @@ import numpy as np
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..tools.network import ONSITE_RESTORE, capacity
-from ..topology import generate
+from ..topology import generate, unique_id
 from ..world import DAY, World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
@@ -44,33 +44,26 @@ _OWNER = "team-netops"
 _NUMBER = re.compile(r"\d[\d,]*")
 
 
-def _rid(rng: np.random.Generator, world: World, prefix: str) -> str:
-    while True:
-        rid = f"{prefix}-{int(rng.integers(16**6)):06x}"
-        if rid not in world.resources:
-            return rid
-
-
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     topology = generate(rng, size, Policies())
     world = topology.world
     links = int(rng.integers(16, 41))
     safe = int(rng.integers(links // 3, links // 2 + 1))
     name = str(rng.choice(["global-backbone", "core-backbone", "backbone-wan"]))
-    net = world.add(Resource(_rid(rng, world, "net"), name, "network", "prod", "global", _OWNER,
+    net = world.add(Resource(unique_id(rng, world, "net"), name, "network", "prod", "global", _OWNER,
                              float(rng.integers(20000, 60000)), 1.0, {"links": links, "safe_minimum": safe})).id
     # Every DNS record is served over the backbone: the name servers withdraw when it is gone.
     records = list(world.of_kind("dns_record"))
     for record in records:
         world.connect(Edge(record, net, "runs_on"))
     # The remote-management path the operator's own tools reach the control plane through.
-    remote = world.add(Resource(_rid(rng, world, "svc"), "netops-remote-access", "service", "prod", "global",
+    remote = world.add(Resource(unique_id(rng, world, "svc"), "netops-remote-access", "service", "prod", "global",
                                 _OWNER, float(rng.integers(200, 800)), 0.6, {"replicas": 2})).id
     world.connect(Edge(remote, net, "runs_on"))
     role = topology.shared["iam_role"]
     world.connect(Edge(role, remote, "calls"))
     # The assessment's definition: what it declares doing to the backbone is what its dry run shows.
-    job = world.add(Resource(_rid(rng, world, "job"), "backbone-capacity-assessment", "job", "prod", "global",
+    job = world.add(Resource(unique_id(rng, world, "job"), "backbone-capacity-assessment", "job", "prod", "global",
                              _OWNER, float(rng.integers(5, 30)), 0.2,
                              {"schedule": "on demand", "period_minutes": 7 * DAY})).id
     world.connect(Edge(job, net, "reads", hard=False, period=7 * DAY, phase=int(rng.integers(7 * DAY))))

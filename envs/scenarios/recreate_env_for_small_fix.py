@@ -20,7 +20,7 @@ import numpy as np
 
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..topology import generate
+from ..topology import generate, random_id
 from ..world import DAY, World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
@@ -32,7 +32,7 @@ _KEY = "timeout_ms"
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     topology = generate(rng, size, Policies())
     world = topology.world
-    stack = topology.stacks[int(rng.integers(len(topology.stacks)))]
+    stack = topology.pick_stack(rng)
     api, web, config = stack["api"], stack["frontend"], stack["config"]
     wanted = int(rng.choice([4000, 5000, 6000, 8000]))
     drifted = int(rng.choice([1000, 1500, 2000]))
@@ -51,12 +51,12 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         world.owner_notes[api] = [f"its {_KEY} comes from {world.resources[config].name} ({config})."]
 
     # Upload snapshots kept on the API's own volume share its lifecycle.
-    volume = f"vol-{int(rng.integers(16**6)):06x}"
+    volume = random_id(rng, "vol")
     world.get(api).attrs["volume"] = volume
     snapshots = []
     for age in sorted(int(days) for days in rng.choice(np.arange(1, 30), size=2, replace=False)):
         snapshots.append(world.add(Resource(
-            f"bk-{int(rng.integers(16**6)):06x}", f"{stack.product}-api-uploads-{age}d", "backup", "prod",
+            random_id(rng, "bk"), f"{stack.product}-api-uploads-{age}d", "backup", "prod",
             stack.region, stack.owner, 40.0, 0.6,
             {"source": api, "records": int(rng.integers(1000, 9000)), "taken_at": world.now - age * DAY,
              "volume": volume})).id)

@@ -28,7 +28,7 @@ import numpy as np
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..tools.rollout import credential_version
-from ..topology import generate
+from ..topology import generate, unique_id
 from ..world import DAY, World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
@@ -43,23 +43,16 @@ _TRAP = {
 }
 
 
-def _rid(rng: np.random.Generator, world: World, prefix: str) -> str:
-    while True:
-        rid = f"{prefix}-{int(rng.integers(16**6)):06x}"
-        if rid not in world.resources:
-            return rid
-
-
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     topology = generate(rng, size, Policies())
     world = topology.world
-    stack = topology.stacks[int(rng.integers(len(topology.stacks)))]
+    stack = topology.pick_stack(rng)
     product, region, owner = stack.product, stack.region, stack.owner
     name = f"{product}-storage-key"
     old, dev_version = int(rng.integers(3, 9)), int(rng.integers(1, 9))
 
     def add(prefix: str, label: str, kind: str, env: str, cost: float, criticality: float, **attrs: object) -> str:
-        return world.add(Resource(_rid(rng, world, prefix), label, kind, env, region, owner, cost, criticality,
+        return world.add(Resource(unique_id(rng, world, prefix), label, kind, env, region, owner, cost, criticality,
                                   dict(attrs))).id
 
     secret = add("sec", name, "secret", "prod", 2.0, 1.0, version=old, versions=(old,))

@@ -33,20 +33,13 @@ import numpy as np
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..timeline import outage_minutes
-from ..topology import generate
+from ..topology import generate, unique_id
 from ..world import DAY, World, clock
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
 __all__ = ["FAMILY"]
 
 _TRAFFIC = frozenset({"traffic", "logs", "owner"})
-
-
-def _rid(rng: np.random.Generator, world: World, prefix: str) -> str:
-    while True:
-        rid = f"{prefix}-{int(rng.integers(16**6)):06x}"
-        if rid not in world.resources:
-            return rid
 
 
 def _rewire(world: World, consumer: str, provider: str, *, to: str | None = None, declared: bool = True,
@@ -63,7 +56,7 @@ def _rewire(world: World, consumer: str, provider: str, *, to: str | None = None
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     topology = generate(rng, size, Policies())
     world = topology.world
-    stack = topology.stacks[int(rng.integers(len(topology.stacks)))]
+    stack = topology.pick_stack(rng)
     product, region, owner = stack.product, stack.region, stack.owner
     # The topology's primary keeps the primary's part; after the failover it carries the name of
     # the old replica, and the old primary's name is on the replica that fell behind.
@@ -93,7 +86,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     if difficulty == "indirection":
         _rewire(world, dns, primary, evidence=frozenset({"logs", "owner"}))
     elif difficulty == "owner":
-        pooler = world.add(Resource(_rid(rng, world, "svc"), f"{product}-pgbouncer", "service", "prod", region,
+        pooler = world.add(Resource(unique_id(rng, world, "svc"), f"{product}-pgbouncer", "service", "prod", region,
                                     owner, float(rng.integers(80, 300)), 0.9, {"replicas": 2})).id
         world.connect(Edge(pooler, primary, "writes", declared=False, evidence=frozenset({"owner"})))
         world.get(dns).attrs["target"] = pooler
@@ -109,7 +102,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     world.get(off).attrs.update(records=0, verified=False, taken_at=failover - int(rng.integers(20, 60)) * DAY)
 
     def backup(name: str, source: str, held: int, age: int, env: str = "prod") -> str:
-        return world.add(Resource(_rid(rng, world, "bk"), name, "backup", env, region, owner,
+        return world.add(Resource(unique_id(rng, world, "bk"), name, "backup", env, region, owner,
                                   float(rng.integers(20, 120)), 0.6,
                                   {"source": source, "records": held, "taken_at": world.now - age,
                                    "volume": f"vault-{owner}"})).id

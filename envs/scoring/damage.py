@@ -125,6 +125,9 @@ def collateral_damage(world: World, counterfactual: World, scope: Iterable[str])
 
 def _end_state(world: World, res: Resource, before: Resource) -> tuple[DamageEvent | None, int]:
     """The worst end-state difference of one out-of-scope resource, and the records it lost."""
+    if (res.lifecycle == before.lifecycle and res.fault == before.fault and res.protected == before.protected
+            and res.attrs == before.attrs):
+        return None, 0
     rid = res.id
     size = _data(before)
     if before.exists and not res.exists:

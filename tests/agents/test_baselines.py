@@ -267,11 +267,13 @@ def test_unknown_family_gets_an_escalation_from_careful_and_reckless() -> None:
         assert action["name"] == "escalate" and action["arguments"]["reason"]
 
 
-# Relative imports the scripted baselines may make: the protocol, and the careful operator the
-# liar wraps. A module of the careful or reckless package may import from its own package and,
-# one level up, only the protocol (``..base``). Anything else (the world, its scenarios, scoring)
-# would let an agent peek.
-_ALLOWED_RELATIVE = {"base", "careful"}
+# Relative imports the scripted baselines may make: the protocol, the plumbing the careful and
+# reckless operators share (``scripted``), and the careful operator the liar wraps. A module of
+# the careful or reckless package may import from its own package and, one level up, only the
+# protocol (``..base``) and that shared plumbing (``..scripted``). Anything else (the world, its
+# scenarios, scoring) would let an agent peek.
+_ALLOWED_RELATIVE = {"base", "careful", "scripted"}
+_ALLOWED_FROM_PACKAGE = {"base", "scripted"}
 
 
 def _sources(name: str) -> list[Path]:
@@ -285,11 +287,11 @@ def _relative_import_allowed(node: ast.ImportFrom, depth: int) -> bool:
     if node.level <= depth:  # within the agent's own package
         return True
     if node.level == depth + 1:  # blastradius.agents itself
-        return node.module in (_ALLOWED_RELATIVE if depth == 0 else {"base"})
+        return node.module in (_ALLOWED_RELATIVE if depth == 0 else _ALLOWED_FROM_PACKAGE)
     return False
 
 
-@pytest.mark.parametrize("name", ["careful", "reckless", "liar.py", "random_agent.py"])
+@pytest.mark.parametrize("name", ["careful", "reckless", "scripted.py", "liar.py", "random_agent.py"])
 def test_scripted_agents_see_only_observations(name: str) -> None:
     sources = _sources(name)
     assert sources, f"{name} has no source files"
