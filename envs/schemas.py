@@ -71,6 +71,10 @@ class _Fields:
     checks: dict[str, _Check]
     required: tuple[str, ...]
 
+    def fits(self, value: dict[Any, Any]) -> bool:
+        """No unknown key and every required one: the common case, checked without messages."""
+        return value.keys() <= self.checks.keys() and all(name in value for name in self.required)
+
     def check_keys(self, value: dict[Any, Any], noun: str, where: str) -> None:
         """Reject unknown keys, then missing required ones, naming all at once."""
         unknown = [key for key in value if key not in self.checks]
@@ -156,7 +160,10 @@ def _compile(hint: Any, where: str) -> tuple[dict[str, Any], _Check]:
                 raise _type_error(path, "an array", value)
             if len(value) > MAX_ITEMS:
                 raise _too_many(path, value, MAX_ITEMS, "items")
-            return [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            try:  # paths are only for error messages: build them only when one is raised
+                return [item(v, path) for v in value]
+            except ArgumentError:
+                return [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
         return {"type": "array", "items": item_schema}, check_list
     if origin is dict and len(args) == 2 and args[0] is str:
         value_schema, item = _compile(args[1], where)
@@ -204,8 +211,12 @@ def _compile_typeddict(cls: Any, where: str) -> tuple[dict[str, Any], _Check]:
     def check_typeddict(value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise _type_error(path, "an object", value)
-        fields.check_keys(value, "key", f" in argument '{path}'")
-        return {key: checks[key](v, f"{path}.{key}") for key, v in value.items()}
+        if not fields.fits(value):
+            fields.check_keys(value, "key", f" in argument '{path}'")
+        try:  # as in check_list: exact paths only on the way to an error
+            return {key: checks[key](v, path) for key, v in value.items()}
+        except ArgumentError:
+            return {key: checks[key](v, f"{path}.{key}") for key, v in value.items()}
     return ({"type": "object", "properties": properties, "required": list(required),
              "additionalProperties": False}, check_typeddict)
 
@@ -328,7 +339,8 @@ def bind_arguments(func: Callable[..., Any], arguments: Any) -> dict[str, Any]:
     if not isinstance(arguments, dict):
         raise ArgumentError(f"arguments for tool '{info.name}' must be an object, "
                             f"got {_describe(arguments)}")
-    info.fields.check_keys(arguments, "argument", f" for tool '{info.name}'")
+    if not info.fields.fits(arguments):
+        info.fields.check_keys(arguments, "argument", f" for tool '{info.name}'")
     checks = info.fields.checks
     return {key: checks[key](value, key) for key, value in arguments.items()}
 
