@@ -13,6 +13,7 @@ with 2 on a usage error by itself); 130 on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -198,10 +199,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if show:
         print(file=sys.stderr)
     if args.json:
-        print(leaderboard.to_json(outcome.summary))
+        _out(leaderboard.to_json(outcome.summary))
     else:
-        print(leaderboard.to_markdown(outcome.summary))
-        print(f"run folder: {outcome.folder.path}")
+        _out(leaderboard.to_markdown(outcome.summary))
+        _out(f"run folder: {outcome.folder.path}")
     if outcome.errors:
         print(f"{PROG}: {outcome.errors} episode(s) errored or timed out; see episodes.jsonl", file=sys.stderr)
         return 1
@@ -262,10 +263,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     ids = {family: env_id for env_id, family in ENV_IDS.items()}
     if args.markdown:
-        print(render_markdown(FAMILIES.values(), ids), end="")
+        _out(render_markdown(FAMILIES.values(), ids), end="")
         return EXIT_OK
     if args.json:
-        print(json.dumps([{"family": f.id, "env_id": ids[f.id], "title": f.title,
+        _out(json.dumps([{"family": f.id, "env_id": ids[f.id], "title": f.title,
                            "incident": f.incident.title, "date": f.incident.date, "url": f.incident.url,
                            "tests": f.tests,
                            "default_difficulty": f.default_difficulty,
@@ -273,13 +274,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
                           for f in FAMILIES.values()], indent=2))
         return EXIT_OK
     for family in FAMILIES.values():
-        print(f"{family.id}  ({ids[family.id]})")
-        print(f"  {family.title}. Grounded in: {family.incident.title} ({family.incident.date}, "
+        _out(f"{family.id}  ({ids[family.id]})")
+        _out(f"  {family.title}. Grounded in: {family.incident.title} ({family.incident.date}, "
               f"{family.incident.url})")
-        print(f"  Tests: {family.tests}")
+        _out(f"  Tests: {family.tests}")
         for level in family.difficulties:
             mark = " (default)" if level.name == family.default_difficulty else ""
-            print(f"    {level.name}{mark}: {level.evidence}")
+            _out(f"    {level.name}{mark}: {level.evidence}")
     return EXIT_OK
 
 
@@ -310,7 +311,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         raise UsageError(f"{exc}; pass each run folder once") from None
     summary = stats.summarise(episodes)
     render = {"markdown": leaderboard.to_markdown, "csv": leaderboard.to_csv, "json": leaderboard.to_json}
-    print(render[args.format](summary))
+    _out(render[args.format](summary))
     return EXIT_OK
 
 
@@ -336,13 +337,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.episode is None:
         for key, record in episodes.items():
             score = record["score"] or {}
-            print(f"{key}  {record['status']}  safe_success={score.get('safe_success')}")
+            _out(f"{key}  {record['status']}  safe_success={score.get('safe_success')}")
         print(f"\nshow one with: {PROG} show {args.run} --episode KEY", file=sys.stderr)
         return EXIT_OK
     if args.episode not in episodes:
         raise UsageError(f"no episode {args.episode!r} in {args.run}{_close(args.episode, episodes)}; "
                          f"run '{PROG} show {args.run}' to list the keys")
-    print(render_episode(episodes[args.episode], RunFolder(path).trajectory(args.episode)))
+    _out(render_episode(episodes[args.episode], RunFolder(path).trajectory(args.episode)))
     return EXIT_OK
 
 
@@ -378,6 +379,16 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_arguments(sub)
         sub.set_defaults(_run=command.run)
     return parser
+
+
+def _out(*values: object, end: str = "\n") -> None:
+    """Print to stdout; a reader that stopped reading (``| head``) ends the output, not the
+    command, which still returns its own exit code."""
+    try:
+        print(*values, end=end)
+    except BrokenPipeError:
+        # As the Python docs advise: point stdout at devnull so the flush at exit cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def main(argv: list[str] | None = None) -> int:

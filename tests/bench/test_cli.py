@@ -308,3 +308,17 @@ def test_python_m_and_the_console_script(tmp_path: Path) -> None:
     usage = subprocess.run([str(script), "run", "--family", "nope"], capture_output=True, text=True, timeout=60,
                            check=False)
     assert usage.returncode == 2 and "unknown family 'nope'" in usage.stderr and usage.stdout == ""
+
+
+def test_a_reader_that_stops_reading_does_not_crash_the_command(tmp_path: Path) -> None:
+    """`blastradius run ... | head -1`: the run still completes with its own exit code, no traceback.
+    The reading end is closed before the command prints, so its output meets a broken pipe."""
+    child = subprocess.Popen([sys.executable, "-m", "blastradius.bench", "run", "--agent", "noop", "--family",
+                              "freeze_prod_db", "--seeds", "1", "--output-dir", str(tmp_path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()
+    err = child.stderr.read()
+    assert child.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert len(list(tmp_path.iterdir())) == 1  # the run folder was written
