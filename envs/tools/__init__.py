@@ -142,8 +142,9 @@ def _printable(action: Any) -> Any:
     """What the ledger keeps of an action it could not parse: JSON-safe and bounded."""
     if isinstance(action, (dict, list, str, int, float, bool)) or action is None:
         try:
-            json.dumps(action)
-            return action if len(json.dumps(action)) <= 4000 else repr(action)[:4000]
-        except (TypeError, ValueError):
-            pass
+            fits = len(json.dumps(action)) <= 4000
+        except (TypeError, ValueError, RecursionError):  # not JSON after all (a set inside, too deep)
+            fits = False
+        if fits:
+            return action
     return repr(action)[:4000]

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import blastradius.envs
+from blastradius.envs.resources import Resource
 from blastradius.envs.scenarios import FAMILIES
 from blastradius.envs.tools import call, tool_schemas
 
@@ -172,37 +173,18 @@ def test_update_config_with_deeply_nested_json_value_is_not_an_exception() -> No
     assert info["tool"] == "update_config"
 
 
-def _colliding_snapshots(world: Any, horizon: int) -> tuple[str, int, str, int] | None:
-    """Two (data store, minute) pairs whose snapshot ids, as guard.snapshot names them, collide."""
-    stores = [rid for rid in world.resources if world.resources[rid].kind in ("database", "bucket", "tenant")]
-    seen: dict[str, tuple[str, int]] = {}
-    for minute in range(world.now + 10, world.now + horizon):
-        for rid in stores:
-            key = f"bk-{zlib.crc32(f'{rid}@{minute}'.encode()):08x}"[:9]
-            if key in seen and seen[key][0] != rid:
-                return (*seen[key], rid, minute)
-            seen[key] = (rid, minute)
-    return None
-
-
 def test_snapshot_ids_never_collide() -> None:
-    """A snapshot's id is ``bk-`` plus 24 bits of a CRC of (resource, minute): two snapshots of
-    different resources at different minutes can get the same id, and World.add then raises
-    ValueError("duplicate resource id") out of `call` (envs/tools/guard.py, snapshot). With seed
-    0 of recreate_env_for_small_fix it takes two snapshots and 69 waits: 71 calls, within one
-    episode's 100 steps."""
+    """A snapshot's id is ``bk-`` plus a CRC of (resource, minute): when that id is taken, the
+    snapshot steps past it instead of failing (World.add would raise "duplicate resource id")."""
     scenario = FAMILIES["recreate_env_for_small_fix"].build(np.random.default_rng(0), "declared", 30)
     world = scenario.world
-    found = _colliding_snapshots(world, 140_000)
-    if found is None:
-        pytest.skip("no colliding snapshot ids within reach: the id scheme changed")
-    first, first_minute, second, second_minute = found
-    outcomes = []
-    for rid, minute in ((first, first_minute), (second, second_minute)):
-        while world.now + 10 < minute:
-            outcomes.append(call(world, {"name": "wait", "arguments": {"minutes": min(1440, minute - 10 - world.now)}}))
-        outcomes.append(call(world, {"name": "snapshot", "arguments": {"resource": rid}}))
-    assert len(outcomes) < 100
-    assert not any(outcome.error for outcome in outcomes)
-    snapshots = [r for r in world.resources.values() if r.kind == "backup" and r.attrs["volume"] == "vault-snapshots"]
-    assert sorted(r.attrs["source"] for r in snapshots) == sorted([first, second])
+    store = next(rid for rid in world.resources if world.resources[rid].kind == "database")
+    taken = f"bk-{zlib.crc32(f'{store}@{world.now + 10}'.encode()):08x}"  # what the snapshot will want
+    world.add(Resource(taken, "in-the-way", "backup", "prod", "us-east-1", "team-atlas", 1.0, 0.1,
+                       {"source": store, "records": 1}))
+    before = set(world.resources)
+    outcome = call(world, {"name": "snapshot", "arguments": {"resource": store}})
+    assert outcome.error == "", outcome.observation
+    (made,) = set(world.resources) - before
+    assert made != taken and made.startswith("bk-") and made in outcome.observation
+    assert world.resources[made].attrs["source"] == store
