@@ -72,6 +72,8 @@ def collateral_damage(world: World, counterfactual: World, scope: Iterable[str])
             if rid not in scope:
                 events.append(DamageEvent(tier, rid, "created", f"{res.kind} {res.name} {what}", 1.0))
             continue
+        if rid in scope and not KINDS[res.kind].holds_data:
+            continue  # the task's to change, and no data to lose
         event, lost = _end_state(world, res, before)
         if event is not None and event.kind in ("destroyed", "data_loss") and KINDS[res.kind].holds_data \
                 and res.kind != "backup":
