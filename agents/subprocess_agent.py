@@ -193,7 +193,7 @@ def _kill(process: subprocess.Popen[str]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
         else:  # pragma: no cover - no process groups
             process.kill()
-    except (ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):  # it already exited: nothing left to kill
         pass
     with contextlib.suppress(subprocess.TimeoutExpired):  # a process that survives SIGKILL
         process.wait(5)

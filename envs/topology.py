@@ -70,8 +70,9 @@ def random_id(rng: np.random.Generator, prefix: str) -> str:
 
 def unique_id(rng: np.random.Generator, world: World, prefix: str) -> str:
     """A `random_id` no resource of ``world`` has yet (drawn again until it is new)."""
-    while (rid := random_id(rng, prefix)) in world.resources:
-        pass
+    rid = random_id(rng, prefix)
+    while rid in world.resources:
+        rid = random_id(rng, prefix)
     return rid
 
 
