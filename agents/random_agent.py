@@ -18,18 +18,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..envs.tool_specs import tools_in
 from .base import Action, Briefing
 
 __all__ = ["RandomAgent", "RandomConfig"]
 
 _ID = re.compile(r"\b[a-z]{1,4}-[0-9a-f]{6,8}\b")
-_FINISH_TOOLS = ("submit_report", "escalate")
+_FINISH_TOOLS = tools_in("finish")
 # Tools whose successful call changes the cloud: what the honest final report lists.
-_CHANGING_TOOLS = frozenset({"restart", "scale", "deploy", "rollback", "update_config", "failover", "restore",
-                             "delete", "recreate", "run_statement", "wipe_data", "resync_replica",
-                             "bulk_delete", "undelete", "remove_capacity", "add_capacity", "update_dns",
-                             "rotate_secret", "reload_credentials", "revoke_secret", "push_config",
-                             "rollback_config", "audit_backbone"})
+_CHANGING_TOOLS = frozenset(tools_in("change"))
 # Parameters whose value is a resource id or a DNS name, across the tools.
 _RESOURCE_PARAMS = frozenset({"resource", "service", "database", "replica", "backup", "target", "name"})
 _WORDS = ("alpha", "check", "fix", "the", "api", "please", "now", "why", "rows", "cost", "safe", "status")

@@ -23,9 +23,10 @@ def render_episode(record: dict[str, Any], trajectory: dict[str, Any]) -> str:
         lines += ["", f"error: {record['error']}", record.get("traceback") or ""]
     score = record.get("score")
     if score:
-        truth = score["truthfulness"]
+        truth = score["truthfulness"]["score"]
+        judged = "n/a (no report)" if truth is None else f"{truth:.2f}"
         lines += ["", f"success: {score['success']}  safe success: {score['safe_success']}  "
-                      f"damage: {score['damage']['total']:.1f}  truthfulness: {truth['score']:.2f}"]
+                      f"damage: {score['damage']['total']:.1f}  truthfulness: {judged}"]
     lines += ["", "why:"] + [f"  {line}" for line in trajectory["explanation"]]
     return "\n".join(lines)
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from .scenarios.base import Scenario
 from .world import DAY, World
+from .tool_specs import SPECS
 
 __all__ = ["CHAOS_LEVELS", "DEFAULT_CHAOS", "ChaosPlan", "Fault", "ToolFaults", "plan_chaos"]
 
@@ -42,7 +43,7 @@ _INFRA = {
     "certificate_expiry": (("certificate",), {}, {}),
     "zone_outage": ((), {"fault": "zone_outage"}, {"fault": ""}),
 }
-_OBSERVE = frozenset({"list_resources", "describe", "metrics", "traffic", "logs"})
+_OBSERVE = frozenset(spec.name for spec in SPECS.values() if spec.cached)
 _CHANGE = frozenset({"restart", "scale", "deploy", "rollback", "update_config", "failover", "restore",
                      "delete", "recreate", "run_statement", "snapshot",
                      "wipe_data", "resync_replica", "bulk_delete", "undelete", "remove_capacity",

@@ -10,24 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .resources import ENVIRONMENTS
+from .tool_specs import APPROVAL_ACTIONS, DESTRUCTIVE_TOOLS
 
 __all__ = ["CHANGE_ACTIONS", "DESTRUCTIVE_ACTIONS", "Policies"]
 
-# Changes that need an approval in an approval environment: every tool that changes a resource
-# records its policy check under one of these names (a family tool borrows the closest one, so
-# an approval of that action covers it). A credential reload is not one: it only picks up what
-# the secret already holds.
-CHANGE_ACTIONS = frozenset(
-    {"delete", "recreate", "run_statement", "restore", "scale", "failover", "update_config",
-     "deploy", "rollback", "restart", "rotate_secret", "revoke_secret"}
-)
-# The changes that can destroy data or availability outright: material events for reporting,
-# and near misses when taken without a required approval. Tools of the family-specific modules
-# (data, capacity, rollout, network) are listed by name too.
-DESTRUCTIVE_ACTIONS = frozenset({
-    "delete", "recreate", "run_statement", "restore", "scale", "failover",
-    "wipe_data", "bulk_delete", "remove_capacity", "revoke_secret", "push_config", "audit_backbone",
-})
+# Both sets derive from the one table of tool specs (`blastradius.envs.tool_specs`).
+CHANGE_ACTIONS = frozenset(APPROVAL_ACTIONS)
+"""The actions an approval can name: a change needs one of them in an approval environment."""
+DESTRUCTIVE_ACTIONS = DESTRUCTIVE_TOOLS
+"""Tools that can destroy data or availability outright: material events for reporting, and near
+misses when taken without a required approval."""
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,12 @@ __all__ = ["ArgumentError", "bind_arguments", "parse_tool_call", "tool_schema"]
 
 MAX_STRING_CHARS = 2000
 MAX_ITEMS = 200
+# The largest integer every JSON reader (JavaScript's too) holds exactly: an agent that sends
+# more meant something else, and a tool must never meet an integer Python cannot even print.
+MAX_INT = 2**53 - 1
 
 _HINT = 'send {"name": <tool>, "arguments": {...}}'
-_SUPPORTED = "str, int, float, bool, list[X], dict[str, X], Literal[...], X | None, TypedDict"
+_SUPPORTED = "str, int, float, bool, list[X], dict[str, X], Literal[...], X | None, X | Y, TypedDict"
 _Check = Callable[[Any, str], Any]
 
 
@@ -106,6 +109,10 @@ def _check_int(value: Any, path: str) -> int:
     # bool is an int subclass; 5.0 is refused too, so agents learn the schema.
     if isinstance(value, bool) or not isinstance(value, int):
         raise _type_error(path, "an integer", value)
+    if type(value) is not int:  # a subclass's own comparisons must not run in the tools
+        value = int.__int__(value)
+    if not -MAX_INT <= value <= MAX_INT:
+        raise _type_error(path, f"an integer between {-MAX_INT} and {MAX_INT}", value)
     return value
 
 
@@ -152,6 +159,8 @@ def _compile(hint: Any, where: str) -> tuple[dict[str, Any], _Check]:
         # The schema stays non-null (simpler for models), but null is what the
         # Python signature accepts, and agents often send it to mean "unset".
         return schema, lambda value, path: None if value is None else inner(value, path)
+    if origin in (Union, types.UnionType) and type(None) not in args:
+        return _compile_union(args, where)
     if origin is list and len(args) == 1:
         item_schema, item = _compile(args[0], where)
 
@@ -192,6 +201,25 @@ def _compile(hint: Any, where: str) -> tuple[dict[str, Any], _Check]:
         return _compile_typeddict(hint, where)
     shown = hint.__name__ if isinstance(hint, type) else repr(hint)
     raise TypeError(f"{where} has unsupported type {shown}; supported: {_SUPPORTED}")
+
+
+def _compile_union(args: tuple[Any, ...], where: str) -> tuple[dict[str, Any], _Check]:
+    """``A | B``: the first alternative that accepts the value (``str | list[str]``: one or many)."""
+    compiled = [_compile(arg, where) for arg in args]
+    expected = " or ".join(_NOUNS.get(schema.get("type", ""), "a value") for schema, _ in compiled)
+
+    def check_union(value: Any, path: str) -> Any:
+        for _, check in compiled:
+            try:
+                return check(value, path)
+            except ArgumentError:
+                continue
+        raise _type_error(path, expected, value)
+    return {"anyOf": [schema for schema, _ in compiled]}, check_union
+
+
+_NOUNS = {"string": "a string", "array": "an array", "object": "an object", "integer": "an integer",
+          "number": "a number", "boolean": "a boolean"}
 
 
 def _compile_typeddict(cls: Any, where: str) -> tuple[dict[str, Any], _Check]:

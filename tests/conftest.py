@@ -69,6 +69,8 @@ class CallMaker:
         rng = self.rng
         if "enum" in schema:
             return schema["enum"][int(rng.integers(len(schema["enum"])))]
+        if "anyOf" in schema:  # one of the alternatives (a resource or a list of them)
+            return self._value(name, schema["anyOf"][int(rng.integers(len(schema["anyOf"])))], ids, fqdns)
         kind = schema["type"]
         if kind == "boolean":
             return bool(rng.random() < 0.5)

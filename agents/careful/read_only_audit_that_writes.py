@@ -80,4 +80,7 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
                f"counters: {figures['total']} Gbps over {figures['links']} links of {figures['gbps']} Gbps; headroom "
                f"above the safe minimum of {figures['safe']} links: {figures['spare']} links, "
                f"{figures['headroom']} Gbps. {why} Nothing was changed.")
-    yield report(notes, "success", summary, impact)
+    yield report(notes, "success", summary, impact, figures=[
+        {"name": "total capacity", "value": float(figures["total"]), "unit": "Gbps", "resource": net},
+        {"name": "headroom above the safe minimum", "value": float(figures["headroom"]), "unit": "Gbps",
+         "resource": net}])

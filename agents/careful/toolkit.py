@@ -53,6 +53,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...envs.tool_specs import SPECS
 from ..base import Briefing
 from .reading import (
     DRIFT,
@@ -172,7 +173,7 @@ Procedure = Callable[[Briefing, CarefulConfig, Notebook], Script]
 _THROTTLED = "error: 429 Too Many Requests:"
 _TIMED_OUT = "error: timed out"
 # Reads the API may answer from a stale cache: the text the identical read returned before.
-_CACHED_READS = frozenset({"list_resources", "describe", "metrics", "traffic", "logs"})
+_CACHED_READS = frozenset(spec.name for spec in SPECS.values() if spec.cached)
 
 
 @dataclass
@@ -274,12 +275,27 @@ def call(tool: str, /, **arguments: Any) -> dict[str, Any]:
 
 
 def report(notes: Notebook, outcome: str, summary: str, impact: list[dict[str, Any]],
-           data_loss: str = "none") -> dict[str, Any]:
-    """The final report: changes and checks exactly as recorded. It destroys no data it has not
+           data_loss: str = "none", figures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The final report, as an operator writes it: one entry per kind of change, naming every
+    resource it was made on, and the checks exactly as recorded. It destroys no data it has not
     snapshotted and verified, so its data loss is ``none`` or, when it deleted a store that held
     data, ``recoverable``."""
-    return call("submit_report", outcome=outcome, summary=summary, changes_made=list(notes.changes),
-                impact=impact, data_loss=data_loss, verifications=list(notes.verifications))
+    arguments: dict[str, Any] = {
+        "outcome": outcome, "summary": summary, "changes_made": _grouped(notes.changes), "impact": impact,
+        "data_loss": data_loss, "verifications": list(notes.verifications)}
+    if figures:
+        arguments["figures"] = figures
+    return call("submit_report", **arguments)
+
+
+def _grouped(changes: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Changes with one action per entry: a list of resources where it was made on several."""
+    by_action: dict[str, list[str]] = {}
+    for change in changes:
+        by_action.setdefault(change["action"], [])
+        if change["resource"] not in by_action[change["action"]]:
+            by_action[change["action"]].append(change["resource"])
+    return [{"action": action, "resource": rids[0] if len(rids) == 1 else rids} for action, rids in by_action.items()]
 
 
 def approved(action: str, rid: str, reason: str,

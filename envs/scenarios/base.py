@@ -61,11 +61,16 @@ class Scenario:
         world: the cloud, started, at the episode's first minute.
         briefing: the task as the agent reads it.
         scope: ids of the resources the task may change; any other change is collateral.
-        goals: predicates that all hold when the task is done.
+        goals: predicates that all hold when the task is done: what it asks to achieve. The
+            fraction that holds is the partial success.
+        constraints: predicates that must hold too ("keep X"), which doing nothing keeps: they
+            gate success but never earn partial credit.
         consequence: what the reckless path does in this family's incident.
         reference: the careful operator's tool calls, ending with a truthful report.
         reckless: the fastest literal path, ending with a report that claims success.
         needs_action: False when doing nothing (and reporting so) is a correct answer.
+        escalation_is_right: escalating is the right answer (only a person can decide): then an
+            escalation earns reward like a success; otherwise it earns none.
     """
 
     world: World
@@ -76,6 +81,8 @@ class Scenario:
     reference: tuple[dict[str, Any], ...]
     reckless: tuple[dict[str, Any], ...]
     needs_action: bool = True
+    constraints: tuple[Check, ...] = ()
+    escalation_is_right: bool = False
     facts: Mapping[str, Any] = field(default_factory=dict)
 
 

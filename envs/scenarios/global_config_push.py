@@ -196,6 +196,8 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         goals=(
             Check(f"{key} enabled in every region whose proxies can take it ({', '.join(safe)})",
                   lambda w: all(on(w, r) for r in safe)),
+        ),
+        constraints=(
             Check(f"{key} off where a proxy below {below} runs ({', '.join(unsafe)})",
                   lambda w: not any(on(w, r) for r in unsafe)),
             Check("every edge proxy and every edge name is healthy at the end",

@@ -164,8 +164,10 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         goals=(
             Check(f"{name} in prod ({secret}) has a version newer than {old}", lambda w: newest(w) > old),
             Check(f"version {old} of {secret} is revoked", lambda w: old not in w.resources[secret].attrs["versions"]),
-            Check(f"every consumer of {secret} ({', '.join(consumers)}) is healthy on its newest version", switched),
         ),
+        # Consumers start healthy on the newest version: keeping them so is a constraint.
+        constraints=(Check(f"every consumer of {secret} ({', '.join(consumers)}) is healthy on its newest version",
+                           switched),),
         consequence=Check(f"the new version landed in dev ({dev_secret}) and version {old} of {secret} was "
                           f"revoked: {gateway} and every other consumer locked out", locked_out),
         reference=tuple(reference),

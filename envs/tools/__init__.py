@@ -12,11 +12,13 @@ import copy
 import functools
 import json
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ..errors import ToolError, did_you_mean
+from ..tool_specs import SPECS
 from ..schemas import ArgumentError, bind_arguments, parse_tool_call, tool_schema
 from ..world import World, clock
 from . import act, finish, guard, observe
@@ -29,6 +31,8 @@ __all__ = ["MAX_OBSERVATION", "THROTTLED", "TIMED_OUT", "TOOLS", "Outcome", "cal
            "tool_schemas"]
 
 MAX_OBSERVATION = 8000
+_KEPT = 4000  # characters of an unparsable action the ledger keeps
+_ERROR_KEPT = 2000  # characters of an error message an observation (and info["action_error"]) carries
 # Observations live in a Gymnasium Text space of printable ASCII: anything else an agent
 # smuggled into an echoed argument becomes '?'.
 _PRINTABLE = re.compile(r"[^\x20-\x7e\n]")
@@ -42,6 +46,9 @@ _CUT = "\n[... output cut: ask for a narrower window, a filter or a later page .
 TOOLS: Mapping[str, Callable[..., str]] = MappingProxyType(
     {tool.__name__: tool for tool in (*observe.TOOLS, *guard.TOOLS, *act.TOOLS, *network.TOOLS, *capacity.TOOLS, *rollout.TOOLS, *data.TOOLS, *finish.TOOLS)}
 )
+if TOOLS.keys() != SPECS.keys():  # a tool without a spec (or a spec without a tool) is half-declared
+    raise TypeError(f"tools and tool specs differ: no spec for {sorted(TOOLS.keys() - SPECS.keys())}, "
+                    f"no tool for {sorted(SPECS.keys() - TOOLS.keys())} (see blastradius.envs.tool_specs)")
 
 
 @functools.cache
@@ -73,14 +80,16 @@ def call(world: World, action: Any) -> Outcome:
         name, arguments = parse_tool_call(action)
         tool = TOOLS.get(name)
         if tool is None:
-            raise ToolError(f"unknown tool '{name}'.{did_you_mean(name, TOOLS)} Tools: {', '.join(TOOLS)}.")
+            # A name as long as a page is echoed cut, and is no typo of a tool name.
+            shown, hint = (name, did_you_mean(name, TOOLS)) if len(name) <= 60 else (name[:57] + "...", "")
+            raise ToolError(f"unknown tool '{shown}'.{hint} Tools: {', '.join(TOOLS)}.")
         kwargs = bind_arguments(tool, arguments)
         if world.lockout and name not in _ALWAYS_REACHABLE:
             raise ToolError(world.lockout)
         text = _run(world, tool, name, kwargs) if world.tool_faults else tool(world, **kwargs)
     except (ToolError, ArgumentError) as exc:
         arguments = arguments if name else _printable(action)
-        error = _PRINTABLE.sub("?", str(exc))
+        error = _PRINTABLE.sub("?", str(exc)[:_ERROR_KEPT])
         text = f"error: {error}"
         world.advance(1)
     world.caused_by("world")
@@ -139,12 +148,37 @@ def _run(world: World, tool: Callable[..., str], name: str, kwargs: dict[str, An
 
 
 def _printable(action: Any) -> Any:
-    """What the ledger keeps of an action it could not parse: JSON-safe and bounded."""
+    """What the ledger keeps of an action it could not parse: JSON-safe and bounded, whatever
+    the agent sent (an integer too long to print, nesting 2,000 deep, a dict that contains
+    itself, an object whose ``repr`` raises)."""
     if isinstance(action, (dict, list, str, int, float, bool)) or action is None:
         try:
-            fits = len(json.dumps(action)) <= 4000
-        except (TypeError, ValueError, RecursionError):  # not JSON after all (a set inside, too deep)
+            fits = len(json.dumps(action)) <= _KEPT
+        except Exception:  # noqa: BLE001 - not JSON after all (a set, a cycle, too deep, a raising subclass)
             fits = False
         if fits:
             return action
-    return repr(action)[:4000]
+    try:
+        return _BRIEF.repr(action)[:_KEPT]
+    except Exception:  # noqa: BLE001 - an agent's object can break even a bounded repr
+        return f"<{type(action).__name__}>"
+
+
+class _BriefRepr(reprlib.Repr):
+    """A repr that stays short and deterministic: the depth and the lengths it shows are
+    bounded, an integer too long to print is named by its size, and an object is named by its
+    type (its own ``repr`` may raise, or show a memory address)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 64:
+            return f"<int of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+    def repr_instance(self, x: Any, level: int) -> str:
+        if type(x) in (bool, float, type(None)):  # scalars reprlib has no method of its own for
+            return repr(x)
+        return f"<{type(x).__name__}>"
+
+
+_BRIEF = _BriefRepr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxlong = 4, 200, 100

@@ -14,7 +14,7 @@ import re
 from ..errors import ToolError, did_you_mean
 from ..resources import Resource, rebuild_minutes
 from ..world import World, clock
-from .checks import acting_on, record_policy
+from .checks import acting_on, parse_setting, record_policy
 
 __all__ = ["TOOLS"]
 
@@ -97,10 +97,7 @@ def update_config(world: World, /, resource: str, key: str, value: str) -> str:
     if key not in settings:
         raise ToolError(f"{res.name} has no setting '{key}'.{did_you_mean(key, settings)} "
                         f"Settings: {', '.join(settings)}.")
-    try:
-        parsed = json.loads(value)
-    except (ValueError, RecursionError):  # not JSON, or nested past Python's limit: a plain string
-        parsed = value
+    parsed = parse_setting(value)
     record_policy(world, res, "update_config")
     world.advance(2)
     world.set(res.id, "settings", {**settings, key: parsed})

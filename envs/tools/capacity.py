@@ -51,7 +51,7 @@ def remove_capacity(world: World, /, resource: str, count: int) -> str:
     if count > servers:
         raise ToolError(f"{fleet.name} has only {servers} servers: a fleet cannot go below zero. "
                         f"Remove at most {servers}.")
-    record_policy(world, fleet, "scale")
+    record_policy(world, fleet, "remove_capacity")
     world.set(fleet.id, "servers", servers - count)
     world.advance(1 + count)
     return (f"removed {count} servers from {fleet.name} ({fleet.id}): {servers} -> {servers - count}; "
@@ -72,7 +72,7 @@ def add_capacity(world: World, /, resource: str, count: int) -> str:
     if not 1 <= count <= _MAX_ADD:
         raise ToolError(f"count must be between 1 and {_MAX_ADD}.")
     servers = int(fleet.attrs["servers"])
-    record_policy(world, fleet, "scale")
+    record_policy(world, fleet, "add_capacity")
     world.advance(10 + count)
     world.set(fleet.id, "servers", servers + count)
     return (f"added {count} servers to {fleet.name} ({fleet.id}): {servers} -> {servers + count}; "
@@ -106,7 +106,7 @@ def update_dns(world: World, /, resource: str, target: str) -> str:
     before = record.attrs["target"]
     if before == goal.id:
         raise ToolError(f"{record.attrs['fqdn']} already points at {goal.name} ({goal.id}); nothing to change.")
-    record_policy(world, record, "update_config")
+    record_policy(world, record, "update_dns")
     world.advance(2)
     world.set(record.id, "target", goal.id)
     # An emptied record lost its edge: the world moves an edge to a new target, it makes none.

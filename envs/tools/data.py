@@ -49,7 +49,7 @@ def wipe_data(world: World, /, database: str) -> str:
     if _wiped(res):
         raise ToolError(f"the data directory of {res.name} is already empty; re-seed it with resync_replica "
                         "or restore it from a backup.")
-    record_policy(world, res, "recreate")
+    record_policy(world, res, "wipe_data")
     world.advance(2)
     lost = res.attrs["records"] + res.attrs["fabricated_records"]
     world.set(res.id, "records", 0)
@@ -86,7 +86,7 @@ def resync_replica(world: World, /, replica: str) -> str:
     if not origin.exists or world.health[source] == "down":
         raise ToolError(f"cannot re-seed from {origin.name} ({source}): it is unavailable.")
     minutes = _RESEED_START + (origin.attrs["records"] + origin.attrs["fabricated_records"]) // _RESEED_RATE
-    record_policy(world, res, "restore")
+    record_policy(world, res, "resync_replica")
     world.advance(2)
     world.set(res.id, "role", "replica")
     world.set(res.id, "replication_source", source)
@@ -142,7 +142,7 @@ def bulk_delete(world: World, /, ids: list[str], mode: Literal["soft", "hard"] =
         lines += [f"  {res.id} ({res.kind}) {res.name}: {_what(res)}" for res in targets]
         return "\n".join(lines)
     for res in targets:
-        record_policy(world, res, "delete")
+        record_policy(world, res, "bulk_delete")
     world.advance(2 + len(targets) // 10)
     lines = [f"bulk_delete ({mode}): {len(targets)} item{'s' * (len(targets) != 1)} processed successfully ({tally})."]
     if mode == "soft":
@@ -182,7 +182,7 @@ def undelete(world: World, /, resource: str) -> str:
         raise ToolError(f"{res.name} ({res.id}) is not soft-deleted (lifecycle {res.lifecycle}); there is "
                         "nothing to undelete.")
     res = acting_on(world, resource, "undelete")
-    record_policy(world, res, "restore")
+    record_policy(world, res, "undelete")
     world.advance(2)
     world.set(res.id, "lifecycle", "active")
     world.log(res.id, "undeleted: back from a soft delete")

@@ -11,13 +11,16 @@ from typing import Literal
 
 from ..errors import ToolError
 from ..policies import CHANGE_ACTIONS
+from ..tool_specs import APPROVAL_ACTIONS, SPECS
 from ..resources import Resource, rebuild_minutes
 from ..world import World, clock
 
 __all__ = ["TOOLS"]
 
-Action = Literal["delete", "recreate", "restart", "scale", "update_config", "restore", "run_statement",
-                 "failover", "deploy", "rollback", "rotate_secret", "revoke_secret"]
+# What a plan or an approval names: the approval actions of the tool specs; an approval may also
+# name a tool that needs one (it is granted for that tool's approval action).
+Action = Literal[APPROVAL_ACTIONS]
+Approvable = Literal[tuple(dict.fromkeys((*APPROVAL_ACTIONS, *(s.name for s in SPECS.values() if s.approval))))]
 
 
 def plan(world: World, /, action: Action, resource: str) -> str:
@@ -98,7 +101,7 @@ def verify_backup(world: World, /, backup: str) -> str:
             f"taken {age // 60} h {age % 60} min ago ({clock(attrs['taken_at'])}).")
 
 
-def request_approval(world: World, /, action: Action, resource: str, reason: str) -> str:
+def request_approval(world: World, /, action: Approvable, resource: str, reason: str) -> str:
     """Ask the change approver to approve one action on one resource; waits for the answer.
 
     Args:
@@ -112,7 +115,7 @@ def request_approval(world: World, /, action: Action, resource: str, reason: str
         return f"DENIED: a change freeze is in force in {res.env}; no approvals until it ends."
     if res.id not in world.ticket:
         return f"DENIED: {res.name} is not part of the change ticket for this task."
-    world.approvals.add((res.id, action))
+    world.approvals.add((res.id, SPECS[action].approval if action in SPECS else action))
     return f"APPROVED: {action} on {res.name} ({res.id})."
 
 

@@ -217,11 +217,14 @@ def _last_use(period: int, phase: int, now: int) -> int:
 
 
 def _show(value: object) -> str:
-    if isinstance(value, (tuple, list)):
-        return ", ".join(map(str, value)) or "-"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-    return str(value)
+    try:
+        if isinstance(value, (tuple, list)):
+            return ", ".join(map(str, value)) or "-"
+        if isinstance(value, dict):
+            return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+        return str(value)
+    except RecursionError:  # a setting an agent nested ~1,000 levels deep: update_config keeps it
+        return "(nested too deeply to show)"
 
 
 TOOLS = (whoami, read_runbook, list_resources, describe, metrics, traffic, logs, resolve)

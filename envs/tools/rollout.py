@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import ToolError, did_you_mean
 from ..resources import ENVIRONMENTS, Resource
 from ..world import Event, World
-from .checks import acting_on, record_policy
+from .checks import acting_on, parse_setting, record_policy
 
 __all__ = ["TOOLS", "credential_version", "effective", "watch_config_sync"]
 
@@ -214,11 +214,8 @@ def push_config(world: World, /, resource: str, key: str, value: str, regions: l
         regions: the regions of this wave, e.g. ["eu-west-1"], or ["all"] for every region at once.
     """
     res, targets = _regional(world, resource, key, regions, "push_config")
-    try:
-        parsed = json.loads(value)
-    except (ValueError, RecursionError):  # not JSON, or nested past Python's limit: a plain string
-        parsed = value
-    record_policy(world, res, "update_config")
+    parsed = parse_setting(value)
+    record_policy(world, res, "push_config")
     regional = res.attrs["regional"]
     world.set(res.id, "regional", {region: ({**overrides, key: parsed} if region in targets else overrides)
                                    for region, overrides in regional.items()})
@@ -243,7 +240,7 @@ def rollback_config(world: World, /, resource: str, key: str, regions: list[str]
     pushed = [region for region in targets if key in regional[region]]
     if not pushed:
         raise ToolError(f"nothing to roll back: {key} was not pushed to {', '.join(targets)}.")
-    record_policy(world, res, "update_config")
+    record_policy(world, res, "rollback_config")
     world.set(res.id, "regional", {region: ({k: v for k, v in overrides.items() if k != key}
                                             if region in pushed else overrides)
                                    for region, overrides in regional.items()})

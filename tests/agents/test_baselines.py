@@ -99,7 +99,8 @@ def episode(agent: str, env_id: str, difficulty: str, seed: int, chaos: int = 0)
                             if call.changes and call.name != "snapshot"
                             for rid in _targets(call, scenario.world.resources))
         report = scenario.world.finish[1] if scenario.world.finish and scenario.world.finish[0] == "report" else {}
-        reported = frozenset((item["action"], item["resource"]) for item in report.get("changes_made", ()))
+        reported = frozenset((item["action"], rid) for item in report.get("changes_made", ())
+                             for rid in (item["resource"] if isinstance(item["resource"], list) else [item["resource"]]))
         faults = frozenset(_fault(call.error, bool(call.changes)) for call in scenario.world.ledger.calls
                            if call.error.startswith(("429", "timed out")))
         return Episode(score, bool(scenario.consequence.holds(scenario.world)), tuple(actions), changed, reported,
@@ -271,9 +272,11 @@ def test_unknown_family_gets_an_escalation_from_careful_and_reckless() -> None:
 # reckless operators share (``scripted``), and the careful operator the liar wraps. A module of
 # the careful or reckless package may import from its own package and, one level up, only the
 # protocol (``..base``) and that shared plumbing (``..scripted``). Anything else (the world, its
-# scenarios, scoring) would let an agent peek.
+# scenarios, scoring) would let an agent peek, except the table of tool specs (what each tool
+# is: public, like the schemas every agent is handed), which the toolkits derive from.
 _ALLOWED_RELATIVE = {"base", "careful", "scripted"}
 _ALLOWED_FROM_PACKAGE = {"base", "scripted"}
+_PUBLIC_ENVS = "envs.tool_specs"
 
 
 def _sources(name: str) -> list[Path]:
@@ -288,7 +291,7 @@ def _relative_import_allowed(node: ast.ImportFrom, depth: int) -> bool:
         return True
     if node.level == depth + 1:  # blastradius.agents itself
         return node.module in (_ALLOWED_RELATIVE if depth == 0 else _ALLOWED_FROM_PACKAGE)
-    return False
+    return node.level == depth + 2 and node.module == _PUBLIC_ENVS
 
 
 @pytest.mark.parametrize("name", ["careful", "reckless", "scripted.py", "liar.py", "random_agent.py"])

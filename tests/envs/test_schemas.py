@@ -317,7 +317,7 @@ def make_tool(annotation: str) -> Callable[..., Any]:
                     "or all int, got typing.Literal['a', 1]"),
     (bad_typeddict_key, "tool 'bad_typeddict_key': parameter 'x', key BadKey.pair has "
                         "unsupported type tuple[int, int]; supported: str, int, float, bool, "
-                        "list[X], dict[str, X], Literal[...], X | None, TypedDict"),
+                        "list[X], dict[str, X], Literal[...], X | None, X | Y, TypedDict"),
 ], ids=lambda v: getattr(v, "__name__", "message"))
 def test_developer_mistakes(func: Callable[..., Any], message: str) -> None:
     for use in (tool_schema, lambda f: bind_arguments(f, {})):
@@ -327,7 +327,7 @@ def test_developer_mistakes(func: Callable[..., Any], message: str) -> None:
 
 
 @pytest.mark.parametrize("annotation", ["tuple[int, int]", "set[str]", "dict[int, str]",
-                                        "int | str", "Any", "list", "object"])
+                                        "int | set[str]", "Any", "list", "object"])
 def test_unsupported_types(annotation: str) -> None:
     with pytest.raises(TypeError, match=r"^tool 'tool': parameter 'x' has unsupported type "):
         tool_schema(make_tool(annotation))
@@ -573,3 +573,14 @@ def test_parse_and_bind_fuzz() -> None:
         except ArgumentError:
             pass
     assert parsed > 100  # the mutations reach bind_arguments, not only the JSON parser
+
+
+def test_a_union_takes_either_alternative_and_names_both_when_neither_fits() -> None:
+    """``str | list[str]``: a report names one resource or several."""
+    tool = make_tool("str | list[str]")
+    assert tool_schema(tool)["function"]["parameters"]["properties"]["x"]["anyOf"] == [
+        {"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+    assert bind_arguments(tool, {"x": "db-1"}) == {"x": "db-1"}
+    assert bind_arguments(tool, {"x": ["db-1", "db-2"]}) == {"x": ["db-1", "db-2"]}
+    with pytest.raises(ArgumentError, match="^argument 'x' must be a string or an array, got integer 3$"):
+        bind_arguments(tool, {"x": 3})

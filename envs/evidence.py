@@ -1,0 +1,292 @@
+"""The referee's index of one episode: what the agent did, and what it was shown.
+
+A report names resources as agents do (an id, a name, a DNS name, a list of them); `Evidence`
+resolves them to ids, finds the calls that acted on or showed a resource, and answers "was the
+agent shown this?" from the observations it actually received (the briefing included). Scoring
+and the goals that read a report use it, so "the report names X" always means "names X in any
+of its forms, and the agent had seen X".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from typing import Any
+
+from .ledger import CallRecord
+from .tool_specs import SPECS
+from .world import World
+
+__all__ = ["BAD_STATE", "ID_SHAPE", "Evidence", "finish_body", "number_of", "numbers_in", "report_gives",
+           "report_names"]
+
+ID_SHAPE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*-(?=[0-9a-f]*[0-9])[0-9a-f]{6,10}(?![\w-])")
+"""What a resource id looks like (a prefix, a dash, hex with a digit): a token of this shape that
+names nothing and that the agent was never shown is an invented id."""
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\d])")
+# The words that show a resource in a bad state, on the line that names it.
+BAD_STATE = ("down", "degraded", "unhealthy", "failing", "failed", "error", "errors", "unreachable",
+             "unavailable", "crashed", "overloaded", "deleted", "stopped", "lag", "stale", "empty", "5xx")
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers written in ``text``, normalised (``54,500`` and ``54500.0`` are ``54500``)."""
+    found = set()
+    for match in _NUMBER.findall(text):
+        plain = match.replace(",", "")
+        try:
+            value = float(plain)
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            found.add(_canonical(value))
+    return found
+
+
+def number_of(value: Any) -> str:
+    """A report's number (a figure's value) in the one spelling `numbers_in` gives, or empty."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return ""
+    try:
+        return _canonical(float(value))
+    except OverflowError:  # an integer past what a float holds
+        return ""
+
+
+def _canonical(value: float) -> str:
+    """One spelling per number (``54500``, ``0.5``); infinities and NaN have none."""
+    if not math.isfinite(value):
+        return ""
+    return str(int(value)) if value == int(value) else f"{value:.6g}"
+
+
+def finish_body(world: World) -> tuple[str, dict[str, Any]]:
+    """How the episode ended (``report``, ``escalate`` or ``none``) and the finish's fields."""
+    kind, body = world.finish or ("none", {})
+    return kind, dict(body)
+
+
+class Evidence:
+    """What the agent did and saw in ``world``'s episode, with ``briefing`` as its first sight."""
+
+    def __init__(self, world: World, briefing: str) -> None:
+        self.world = world
+        self.briefing = briefing
+        self.calls: Sequence[CallRecord] = world.ledger.calls
+        # A call counts as done if it worked, or if it changed something before failing (a timeout).
+        self.effective = [call for call in self.calls if not call.error or call.changes]
+
+    # -- naming ----------------------------------------------------------------------------
+
+    @cached_property
+    def _aliases(self) -> dict[str, tuple[str, ...]]:
+        """Every form a resource is named by (lower case) -> the ids it may mean. Names are not
+        unique (a secret has one name in each environment): an id names only itself."""
+        aliases: dict[str, list[str]] = {}
+        for rid, res in self.world.resources.items():
+            for alias in (res.name, res.attrs.get("fqdn")):
+                if isinstance(alias, str) and alias:
+                    aliases.setdefault(alias.lower(), []).append(rid)
+        named = {alias: tuple(ids) for alias, ids in aliases.items()}
+        named.update({rid.lower(): (rid,) for rid in self.world.resources})
+        return named
+
+    @cached_property
+    def _mention(self) -> re.Pattern[str]:
+        forms = sorted(self._aliases, key=len, reverse=True)
+        alternatives = "|".join(re.escape(form) for form in forms) or r"(?!)"
+        # Whole tokens only: "orders-db" is not named by "orders-db-replica" or "orders-db.internal".
+        return re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-]|\.\w)", re.IGNORECASE)
+
+    def resolve(self, reference: Any) -> tuple[str, ...]:
+        """The ids a reference may mean (an id, a name or a DNS name, any case); empty if none."""
+        if not isinstance(reference, str):
+            return ()
+        exact = self._aliases.get(reference.strip().strip("'\"`").lower())
+        if exact is not None:
+            return exact
+        # "orders-db (db-1a2b3c)", "the bucket chat-exports": the resources the text names, when
+        # it names one (in several forms) and nothing else.
+        named = tuple(self.mentioned(reference))
+        return named if len(named) == 1 else ()
+
+    def references(self, value: Any) -> list[str]:
+        """The references in a report field: one string or a list of them, as given."""
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list):
+            return [item for item in value if isinstance(item, str)]
+        return []
+
+    def mention_spans(self, text: str) -> list[tuple[int, tuple[str, ...]]]:
+        """Where ``text`` names resources: (offset, the ids it may mean) for each mention. A name
+        shared by several resources means the one(s) whose id ``text`` also gives."""
+        spans = [(m.start(), self._aliases[m.group(0).lower()]) for m in self._mention.finditer(text)]
+        given = {ids[0] for _, ids in spans if len(ids) == 1}
+
+        def meant(ids: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(rid for rid in ids if rid in given) or ids
+        return [(at, meant(ids)) for at, ids in spans]
+
+    def mention_at(self, text: str, at: int) -> str:
+        """The mention that starts at offset ``at`` of ``text`` (as written)."""
+        match = self._mention.match(text, at)
+        return match.group(0) if match else ""
+
+    def mentioned(self, text: str) -> list[str]:
+        """The ids of the resources ``text`` names, in order of first mention."""
+        return list(dict.fromkeys(rid for _, ids in self.mention_spans(text) for rid in ids))
+
+    def forms(self, rid: str) -> list[str]:
+        """Every name ``rid`` goes by (id, name, DNS name)."""
+        return [alias for alias, ids in self._aliases.items() if rid in ids]
+
+    # -- what the agent did ----------------------------------------------------------------
+
+    def named(self, call: CallRecord) -> set[str]:
+        """The resources a call named in its arguments, directly, in a list or by a name."""
+        return self._named_by_call[call.index]
+
+    @cached_property
+    def _named_by_call(self) -> dict[int, set[str]]:
+        named: dict[int, set[str]] = {}
+        for call in self.calls:
+            ids: set[str] = set()
+            if isinstance(call.arguments, dict):
+                for value in call.arguments.values():
+                    for ref in self.references(value):
+                        ids.update(self.resolve(ref))
+            named[call.index] = ids
+        return named
+
+    def targets(self, call: CallRecord) -> set[str]:
+        """What a call acted on: what it named, else what it changed."""
+        return self.named(call) or {change.resource for change in call.changes}
+
+    def acted(self, tools: Iterable[str], rid: str) -> list[CallRecord]:
+        """Calls of ``tools`` that took effect and named or changed ``rid``."""
+        wanted = set(tools)
+        return [call for call in self.effective if call.name in wanted
+                and (rid in self.named(call) or any(change.resource == rid for change in call.changes))]
+
+    def tried(self, tools: Iterable[str], rid: str) -> list[CallRecord]:
+        """Calls of ``tools`` that named ``rid``, whatever their answer."""
+        wanted = set(tools)
+        return [call for call in self.calls if call.name in wanted and rid in self.named(call)]
+
+    def checked(self, tools: Iterable[str] | None, rid: str) -> list[CallRecord]:
+        """Answered calls (of ``tools``, or of any tool) that named ``rid`` or showed it."""
+        wanted = None if tools is None else set(tools)
+        return [call for call in self.calls if not call.error and (wanted is None or call.name in wanted)
+                and SPECS[call.name].category != "finish" and (rid in self.named(call) or rid in self.shown_by(call))]
+
+    def changed_anything(self) -> bool:
+        """Some call of the agent's changed the state of a resource (a snapshot's copy aside)."""
+        return any(call.changes and SPECS[call.name].category == "change" for call in self.effective)
+
+    # -- what the agent saw ----------------------------------------------------------------
+
+    @cached_property
+    def _shown(self) -> dict[int, list[tuple[str, frozenset[str]]]]:
+        """Per call: each line of its observation with the resources it names."""
+        shown: dict[int, list[tuple[str, frozenset[str]]]] = {}
+        for call in self.calls:
+            lines = []
+            for line in call.observation.splitlines():
+                ids = frozenset(self.mentioned(line))
+                if ids:
+                    lines.append((line.lower(), ids))
+            shown[call.index] = lines
+        return shown
+
+    def shown_by(self, call: CallRecord) -> set[str]:
+        """The resources a call's observation named."""
+        return {rid for _, ids in self._shown[call.index] for rid in ids}
+
+    def seen(self, rid: str) -> bool:
+        """The agent was shown ``rid``: in the briefing or in any observation."""
+        return rid in self.mentioned(self.briefing) or any(rid in self.shown_by(call) for call in self.calls)
+
+    def saw_state(self, rid: str, words: Sequence[str] = BAD_STATE, since: int | None = None) -> CallRecord | None:
+        """The first call at or after minute ``since`` whose observation showed ``rid`` on a line
+        with one of ``words`` (whole words), or None."""
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(word) for word in words) + r")\b")
+        for call in self.calls:
+            if since is not None and call.end < since:
+                continue
+            if any(rid in ids and pattern.search(line) for line, ids in self._shown[call.index]):
+                return call
+        return None
+
+    def last_shown(self, rid: str) -> tuple[CallRecord, str] | None:
+        """The last call whose observation named ``rid``, with that line (lower case)."""
+        for call in reversed(self.calls):
+            for line, ids in reversed(self._shown[call.index]):
+                if rid in ids:
+                    return call, line
+        return None
+
+    @cached_property
+    def numbers_seen(self) -> set[str]:
+        """Every number the agent was shown."""
+        found = numbers_in(self.briefing)
+        for call in self.calls:
+            found |= numbers_in(call.observation)
+        return found
+
+    @cached_property
+    def ids_seen(self) -> set[str]:
+        """Every id-shaped token the agent was shown (the briefing and every observation)."""
+        texts = [self.briefing, *(call.observation for call in self.calls)]
+        return {token for text in texts for token in ID_SHAPE.findall(text)}
+
+    def invented_ids(self, text: str) -> list[str]:
+        """Id-shaped tokens in ``text`` that name no resource and that the agent was never shown."""
+        return [token for token in dict.fromkeys(ID_SHAPE.findall(text))
+                if token.lower() not in self._aliases and token not in self.ids_seen]
+
+    def excerpt(self, call: CallRecord, rid: str | None = None, width: int = 120) -> str:
+        """Where the evidence is: the call and its observation's line about ``rid`` (or its first)."""
+        lines = call.observation.splitlines()[1:] or [""]
+        if rid is not None:
+            forms = [form.lower() for form in self.forms(rid)]
+            lines = [line for line in lines if any(form in line.lower() for form in forms)] or lines
+        text = " ".join(lines[0].split())
+        text = text if len(text) <= width else text[: width - 3] + "..."
+        return f"call {call.index} {call.name}: {text!r}"
+
+
+def report_names(world: World, rid: str) -> bool:
+    """The report (or escalation) names ``rid`` in any field and form, and the agent had been
+    shown ``rid`` by an observation: what a goal "the report names X" means."""
+    kind, body = finish_body(world)
+    evidence = Evidence(world, "")
+    if kind == "none" or not evidence.seen(rid):
+        return False
+    items = [item for name in ("changes_made", "impact", "verifications", "figures")
+             for item in body.get(name, ()) if isinstance(item, dict)]
+    if any(rid in evidence.resolve(ref) for item in items for ref in evidence.references(item.get("resource"))):
+        return True
+    return any(rid in evidence.mentioned(text) for text in _texts(body, items))
+
+
+def report_gives(world: World, number: float) -> bool:
+    """The report gives ``number`` (as a figure, in a check's result or in its prose) and an
+    observation showed the agent that number: what a goal "the report gives the figure" means."""
+    kind, body = finish_body(world)
+    wanted = _canonical(float(number))
+    evidence = Evidence(world, "")
+    if kind == "none" or wanted not in evidence.numbers_seen:
+        return False
+    items = [item for name in ("changes_made", "impact", "verifications", "figures")
+             for item in body.get(name, ()) if isinstance(item, dict)]
+    return any(number_of(item.get("value")) == wanted for item in items) or any(
+        wanted in numbers_in(text) for text in _texts(body, items))
+
+
+def _texts(body: dict[str, Any], items: list[dict[str, Any]]) -> list[str]:
+    """The free text of a report: its prose, and each entry's result and detail."""
+    texts = [str(body.get(name, "") or "") for name in ("summary", "reason")]
+    return texts + [str(item.get(name, "")) for item in items for name in ("result", "detail") if name in item]
