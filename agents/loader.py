@@ -14,7 +14,8 @@ A spec is one of:
 for each episode. On the command line the arguments come from ``--agent-kwarg key=value``
 (`parse_kwarg`: the value is JSON when it parses as JSON, else the string), each belonging to the
 nearest ``--agent`` before it (`group_agent_args`). `agent_label` names an agent with its
-arguments in episode keys and on the leaderboard.
+arguments in episode keys and on the leaderboard. `agent_code` tells a spec's kind and the files
+of its code, for the provenance a run records.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ import importlib.metadata
 import importlib.util
 import json
 import shlex
+import shutil
 import sys
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -35,8 +38,8 @@ from typing import Any
 from .base import Agent
 from .errors import AgentSpecError
 
-__all__ = ["AGENT", "BUILTIN_AGENTS", "COMMAND_PREFIX", "ENTRY_POINT_GROUP", "KWARG", "AgentSpecError",
-           "agent_label", "group_agent_args", "parse_kwarg", "resolve_agent"]
+__all__ = ["AGENT", "AGENT_KINDS", "BUILTIN_AGENTS", "COMMAND_PREFIX", "ENTRY_POINT_GROUP", "KWARG", "AgentCode",
+           "AgentSpecError", "agent_code", "agent_label", "group_agent_args", "parse_kwarg", "resolve_agent"]
 
 BUILTIN_AGENTS: Mapping[str, str] = MappingProxyType({
     "noop": "blastradius.agents.noop:NoopAgent",
@@ -133,6 +136,60 @@ def agent_label(spec: str, kwargs: Mapping[str, Any] | None = None) -> str:
     return f"{spec}[{shown}]"
 
 
+AGENT_KINDS = ("builtin", "file", "module", "entry_point", "subprocess")
+"""The kinds of agent spec, in the order the module docstring lists them."""
+
+
+@dataclass(frozen=True)
+class AgentCode:
+    """What a spec runs: its kind (one of `AGENT_KINDS`) and the files of its code, in order."""
+
+    kind: str
+    files: tuple[Path, ...]
+
+
+def agent_code(spec: str) -> AgentCode:
+    """The kind of ``spec`` and the files of its code, found without running the agent.
+
+    A built-in's or a module's code is its module file, or every ``.py`` file of its package in
+    sorted order; a file agent's, the file; an entry point's, the module it names; a
+    ``cmd:`` agent's, the executable and every later argument naming an existing file (the
+    script of ``node agent.js`` or ``python x.py``).
+
+    Raises:
+        AgentSpecError: ``spec`` names nothing (as `resolve_agent` would say).
+    """
+    if spec.startswith(COMMAND_PREFIX):
+        argv = _command(spec)
+        executable = Path(shutil.which(argv[0]) or argv[0]).resolve()
+        return AgentCode("subprocess", (executable, *(Path(arg) for arg in argv[1:] if Path(arg).is_file())))
+    if spec in BUILTIN_AGENTS:
+        return AgentCode("builtin", _module_files(BUILTIN_AGENTS[spec].partition(":")[0], spec))
+    if ":" in spec:
+        where = spec.rpartition(":")[0]
+        if where.endswith(".py"):
+            return AgentCode("file", (Path(where),))
+        return AgentCode("module", _module_files(where, spec))
+    entries = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    for entry in entries:
+        if entry.name == spec:
+            return AgentCode("entry_point", _module_files(entry.module, spec))
+    raise _unknown(spec, entries)
+
+
+def _module_files(module_name: str, spec: str) -> tuple[Path, ...]:
+    try:
+        found = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError) as exc:
+        raise AgentSpecError(f"agent {spec!r}: cannot find module {module_name!r}: {exc}") from exc
+    if found is None or found.origin is None or not Path(found.origin).is_file():
+        raise AgentSpecError(f"agent {spec!r}: module {module_name!r} has no source file")
+    origin = Path(found.origin)
+    if found.submodule_search_locations is not None:  # a package: all of it is the agent's code
+        return tuple(sorted(origin.parent.rglob("*.py")))
+    return (origin,)
+
+
 def _compact(value: Any) -> str:
     try:
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -172,10 +229,14 @@ def _load(spec: str) -> Callable[..., Any]:
                 raise AgentSpecError(f"agent {spec!r}: entry point {entry.value!r} is not a class or function")
             loaded: Callable[..., Any] = target
             return loaded
+    raise _unknown(spec, entries)
+
+
+def _unknown(spec: str, entries: importlib.metadata.EntryPoints) -> AgentSpecError:
     known = [*BUILTIN_AGENTS, *(e.name for e in entries)]
     close = difflib.get_close_matches(spec, known, n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
-    raise AgentSpecError(
+    return AgentSpecError(
         f"unknown agent {spec!r}: not a built-in ({', '.join(BUILTIN_AGENTS)}), not {COMMAND_PREFIX}<command>, "
         f"module:Class or file.py:Class, and no entry point of that name in group '{ENTRY_POINT_GROUP}'.{hint}")
 

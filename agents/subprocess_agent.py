@@ -8,7 +8,8 @@ but run without one) once per episode. The protocol, in full in ``docs/agent-pro
   "difficulty": ..., "seed": ...}`` once, then ``{"type": "observation", "observation": ...}``
   once per step;
 * agent -> harness: ``{"type": "ready"}`` answering the reset, then one action line
-  ``{"name": <tool>, "arguments": {...}}`` answering each observation.
+  ``{"name": <tool>, "arguments": {...}}`` (or a JSON string holding one) answering each
+  observation.
 
 The child gets nothing but these messages (it inherits the environment variables and working
 directory, for its PATH and API keys); its stdout must carry only protocol lines, so it logs to
@@ -29,13 +30,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 from .base import Action, Briefing
 from .errors import AgentProtocolError, AgentSpecError
 
-__all__ = ["MAX_LINE", "PROTOCOL_VERSION", "STDERR_LIMIT", "SubprocessAgent"]
+__all__ = ["MAX_LINE", "PROTOCOL_VERSION", "STDERR_LIMIT", "SubprocessAgent", "action_of", "reset_message"]
 
 PROTOCOL_VERSION = 1
 MAX_LINE = 1 << 20
@@ -80,9 +81,7 @@ class SubprocessAgent:
             self.command, cwd=self.cwd, env={**os.environ, **self.env}, text=True, encoding="utf-8",
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, bufsize=1,
             start_new_session=os.name == "posix")
-        self._send({"type": "reset", "protocol": PROTOCOL_VERSION, "briefing": briefing.text,
-                    "tools": list(briefing.tools), "family": briefing.family, "difficulty": briefing.difficulty,
-                    "seed": briefing.seed})
+        self._send(reset_message(briefing))
         answer = self._receive("the reset")
         if answer != {"type": "ready"}:
             raise AgentProtocolError(f"the agent answered the reset with {_short(answer)}, not {{\"type\": \"ready\"}}"
@@ -90,11 +89,7 @@ class SubprocessAgent:
 
     def act(self, observation: str) -> Action:
         self._send({"type": "observation", "observation": observation})
-        answer = self._receive("an observation")
-        if answer.get("type", "action") != "action":
-            raise AgentProtocolError(f"the agent answered an observation with {_short(answer)}, not an action "
-                                     f"{{\"name\": ..., \"arguments\": {{...}}}}{self._stderr_note()}")
-        return {key: value for key, value in answer.items() if key != "type"}
+        return action_of(self._receive("an observation"), self._stderr_note)
 
     # -- optional protocols ------------------------------------------------------------------
 
@@ -133,7 +128,7 @@ class SubprocessAgent:
         except (BrokenPipeError, OSError, ValueError) as exc:
             raise AgentProtocolError(f"cannot write to the agent process ({exc}){self._exit_note(process)}") from None
 
-    def _receive(self, what: str) -> dict[str, Any]:
+    def _receive(self, what: str) -> Any:
         process = self._running()
         stdout = _pipe(process.stdout)
         while True:
@@ -154,8 +149,6 @@ class SubprocessAgent:
         except ValueError:
             raise AgentProtocolError(f"the agent answered {what} with a line that is not JSON: {line[:200]!r} "
                                      f"(log to stderr, not stdout){self._stderr_note()}") from None
-        if not isinstance(answer, dict):
-            raise AgentProtocolError(f"the agent answered {what} with {_short(answer)}, not a JSON object")
         return answer
 
     def _running(self) -> subprocess.Popen[str]:
@@ -173,6 +166,27 @@ class SubprocessAgent:
     def _stderr_note(self) -> str:
         tail = self.stderr().strip()
         return f"; its stderr ends: {tail[-1000:]!r}" if tail else ""
+
+
+def reset_message(briefing: Briefing) -> dict[str, Any]:
+    """The protocol's first message: what the agent is told of its episode."""
+    return {"type": "reset", "protocol": PROTOCOL_VERSION, "briefing": briefing.text, "tools": list(briefing.tools),
+            "family": briefing.family, "difficulty": briefing.difficulty, "seed": briefing.seed}
+
+
+def action_of(answer: Any, stderr_note: Callable[[], str]) -> Action:
+    """The action in an agent's answer to an observation: the tool-call object (``"type":
+    "action"`` dropped) or a JSON string, which the env parses as it would from any agent.
+
+    Raises:
+        AgentProtocolError: any other answer (``stderr_note()`` adds the child's last words).
+    """
+    if isinstance(answer, str):
+        return answer
+    if not isinstance(answer, dict) or answer.get("type", "action") != "action":
+        raise AgentProtocolError(f"the agent answered an observation with {_short(answer)}, not an action "
+                                 f"{{\"name\": ..., \"arguments\": {{...}}}}{stderr_note()}")
+    return {key: value for key, value in answer.items() if key != "type"}
 
 
 def _pipe(stream: IO[str] | None) -> IO[str]:

@@ -15,9 +15,9 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["DEFAULT_STEP_TIMEOUT", "AgentThread", "StepTimeout"]
+__all__ = ["DEFAULT_STEP_TIMEOUT", "AgentThread", "Caller", "InThisThread", "StepTimeout"]
 
 DEFAULT_STEP_TIMEOUT = 120.0
 """Seconds an agent call may take by default (``--step-timeout``): room for a slow model call
@@ -38,6 +38,27 @@ class StepTimeout(Exception):
     def __init__(self, message: str, stack: str = "") -> None:
         super().__init__(message)
         self.stack = stack
+
+
+class Caller(Protocol):
+    """How an episode calls its agent: `AgentThread`, or `InThisThread` for an agent that bounds
+    its own calls."""
+
+    def call(self, what: str, function: Callable[[], T]) -> T: ...
+
+    def close(self) -> None: ...
+
+
+class InThisThread:
+    """Calls in the calling thread: for a sealed agent (`blastradius.bench.sealed`), whose calls
+    kill its process at the step timeout and raise `StepTimeout` themselves."""
+
+    def call(self, what: str, function: Callable[[], T]) -> T:
+        del what
+        return function()
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class AgentThread:

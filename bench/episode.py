@@ -5,9 +5,14 @@ recorded with the reason, and the run goes on:
 
 * it raises (when made, in ``reset``, ``act`` or ``close``), or returns from ``act`` something
   that is not a tool call (a dict or a string): status ``error``, with the traceback;
-* a call overruns the step timeout: status ``timeout``, with where it was stuck. Every agent call
-  runs on a worker thread (`blastradius.bench.agent_thread`) so a hung one can be abandoned;
+* a call overruns the step timeout: status ``timeout``, with where it was stuck. An in-process
+  agent's calls run on a worker thread (`blastradius.bench.agent_thread`) so a hung one can be
+  abandoned; a sealed agent (`blastradius.bench.sealed`) bounds its own calls and is killed;
 * a subprocess agent dies or breaks the protocol: ``error``, its stderr kept in ``agent_stderr``.
+
+In a sealed run the world of episode seed ``n`` is built from
+`blastradius.bench.sealing.world_seed` of the run's secret and ``n``; the agent is told ``n``
+only, which rebuilds nothing without the secret.
 
 The record is built from the env's score, never from the agent's say-so. An agent with the
 optional protocols of `blastradius.agents.base` adds ``agent_stats`` (tokens, cost, latency,
@@ -28,14 +33,23 @@ from typing import Any
 
 from ..agents.base import STAT_KEYS, Agent, Briefing
 from ..envs import ENV_IDS, BlastRadiusEnv
+from ..envs.env import MAX_ACTION
 from ..envs.scenarios import Family
-from .agent_thread import AgentThread, StepTimeout
+from .agent_thread import AgentThread, Caller, InThisThread, StepTimeout
+from .recordable import recordable
+from .sealing import world_seed
 
-__all__ = ["STDERR_LIMIT", "EpisodeSpec", "EpisodeResult", "env_id", "run_episode"]
+__all__ = ["ACTION_LIMIT", "ECHO_LIMIT", "STDERR_LIMIT", "EpisodeSpec", "EpisodeResult", "env_id", "run_episode"]
 
 _ENV_ID = {family: env_id for env_id, family in ENV_IDS.items()}
 STDERR_LIMIT = 8192
 """The most characters of an agent's stderr an episode record keeps (the last ones)."""
+ACTION_LIMIT = 2 * MAX_ACTION
+"""The most characters of JSON a trajectory keeps of one action: twice the env's action space
+(`MAX_ACTION` characters of text), so that a real tool call is kept whole, escapes and all."""
+ECHO_LIMIT = 2048
+"""The most characters a trajectory keeps of a step's tool name and error: they echo the action,
+which is kept already, and the error is in the observation too."""
 
 
 def env_id(family: Family) -> str:
@@ -80,11 +94,13 @@ class _Outcome:
 
 
 def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent], size: int,
-                chaos: int, step_timeout: float | None = None) -> EpisodeResult:
+                chaos: int, step_timeout: float | None = None, secret: str | None = None,
+                sealed: bool = False) -> EpisodeResult:
     """Play one episode to its end and score it; never raises for the agent's faults.
 
     ``step_timeout`` bounds each agent call (making it, ``reset``, each ``act``...) in seconds;
-    None for no bound.
+    None for no bound. ``secret`` is a sealed run's secret (None: the world of seed ``n`` is
+    built from ``n``). ``sealed``: the agents are sealed ones, which bound their own calls.
     """
     started = time.perf_counter()
     # The env itself ends the episode at its step budget (no TimeLimit needed), and takes a
@@ -94,11 +110,11 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
     outcome = _Outcome()
     terminated = truncated = False
     reward = 0.0
-    worker = AgentThread(step_timeout)
+    worker: Caller = InThisThread() if sealed else AgentThread(step_timeout)
     agent: Agent | None = None
     extras: dict[str, Any] = {}
     try:
-        observation, info = env.reset(seed=spec.seed, options={"difficulty": spec.difficulty})
+        observation, info = env.reset(seed=world_seed(secret, spec.seed), options={"difficulty": spec.difficulty})
         briefing = Briefing.from_reset_info(info, spec.seed)
         try:
             agent = worker.call("making the agent", make_agent)
@@ -109,8 +125,7 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
                     raise TypeError(f"act() returned {type(action).__name__}; an action is a tool-call "
                                     'dict {"name": ..., "arguments": {...}} or its JSON string')
                 observation, reward, terminated, truncated, info = env.step(action)
-                steps.append({"action": action, "observation": observation, "tool": info["tool"],
-                              "action_error": info["action_error"], "clock_minutes": info["clock_minutes"]})
+                steps.append(_step(action, observation, info))
         except StepTimeout as exc:
             where = f"the call was here when it was abandoned:\n{exc.stack}" if exc.stack else ""
             outcome.fail("timeout", str(exc), where)
@@ -120,7 +135,7 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
             close = getattr(agent, "close", None)
             if callable(close):
                 with contextlib.suppress(Exception):
-                    AgentThread(5.0).call("close()", close)
+                    (InThisThread() if sealed else AgentThread(5.0)).call("close()", close)
             raise
         if agent is not None:
             extras = _finish(agent, worker, outcome)
@@ -152,7 +167,16 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
     return EpisodeResult(record, trajectory)
 
 
-def _finish(agent: Agent, worker: AgentThread, outcome: _Outcome) -> dict[str, Any]:
+def _step(action: dict[str, Any] | str, observation: str, info: dict[str, Any]) -> dict[str, Any]:
+    """A step as the trajectory keeps it. The action is a copy as it was sent (an agent may change
+    its dict afterwards); it, and the tool name and error that echo it, are cut to bounds
+    (`blastradius.bench.recordable`), so a trajectory stays a few MB whatever an agent sends."""
+    return {"action": recordable(action, ACTION_LIMIT), "observation": observation,
+            "tool": recordable(info["tool"], ECHO_LIMIT), "action_error": recordable(info["action_error"], ECHO_LIMIT),
+            "clock_minutes": info["clock_minutes"]}
+
+
+def _finish(agent: Agent, worker: Caller, outcome: _Outcome) -> dict[str, Any]:
     """Collect what the agent's optional protocols offer, then close it.
 
     Usage or a transcript in the wrong shape, or a ``close()`` that fails, is the agent's error

@@ -7,7 +7,12 @@ write (``leaderboard.md``, a CSV export, ``summary.json``).
   `USAGE_COLUMNS` (tokens and cost) join them, before Errors, when any agent reports usage.
 * `rows`: the formatted table body, best agent first.
 * `to_markdown`, `to_csv`, `to_json`: the three renderings.
-* `merge_episodes` and `merge`: several runs in one table (see `merge` for which to use).
+* `merge_episodes` and `merge`: several runs in one table (see `merge` for which to use);
+  `mismatches` says what keeps runs from being pooled (`SETTINGS`, an agent's code).
+
+Given each row's provenance (`blastradius.bench.provenance.RowProvenance`, one per run the row
+pools), the markdown table adds `PROVENANCE_COLUMNS` (sealed or not, the agent's code hash)
+after Episodes, with `PROVENANCE_LEGEND`, and the CSV adds the full provenance (`PROVENANCE_CSV`).
 
 A summary is ``{agent: {"episodes": int, "errors": int, metric: {"value", "ci_low",
 "ci_high"}, ...}}``; `blastradius.bench.stats.Metric` objects are accepted in place of the
@@ -25,21 +30,28 @@ import io
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
 from tabulate import tabulate
 
+from .provenance import RowProvenance
 from .stats import COUNT_KEYS, MEAN_METRICS, METRIC_KEYS, SCORED_METRICS, USAGE_METRICS, Metric
 
 __all__ = [
     "COLUMNS",
     "LEGEND",
     "MISSING",
+    "PROVENANCE_COLUMNS",
+    "PROVENANCE_CSV",
+    "PROVENANCE_LEGEND",
+    "SETTINGS",
     "USAGE_COLUMNS",
     "USAGE_LEGEND",
     "columns",
     "merge",
     "merge_episodes",
+    "mismatches",
     "rows",
     "to_csv",
     "to_json",
@@ -68,6 +80,36 @@ USAGE_COLUMNS: list[tuple[str, str]] = [
     ("cost_usd_mean", "Cost (USD)"),
 ]
 """Columns inserted before Errors when any agent in the summary reports usage (values only)."""
+
+PROVENANCE_COLUMNS: list[tuple[str, str]] = [
+    ("sealed", "Sealed"),
+    ("code_sha256", "Code"),
+]
+"""Columns inserted after Episodes when the rows' provenance is given."""
+
+PROVENANCE_LEGEND = (
+    "**Sealed** is yes when every episode of the row ran sealed (`blastradius run --sealed`: the "
+    "agent in its own process, the world built from a secret it never sees); **no** marks numbers "
+    "an agent could have reached the harness or rebuilt the world for, not fit to publish; partly, "
+    "a row pooling both. **Code** is the start of the sha256 of the agent's code (`run.json` has "
+    "the full hash and each file hashed), several when runs of different code were merged."
+)
+"""The sentence added to the legend when the table has the provenance columns."""
+
+PROVENANCE_CSV = tuple(field.name for field in fields(RowProvenance))
+"""Columns the CSV ends with when the rows' provenance is given: the `RowProvenance` fields
+(several values of a pooled row joined by ``;``)."""
+
+SETTINGS: tuple[tuple[str, str], ...] = (
+    ("scorer_version", "scorer version"),
+    ("severity_version", "severity version"),
+    ("chaos", "chaos"),
+    ("size", "size"),
+)
+"""``(run.json key, name)`` of what runs must share to be pooled (``chaos`` and ``size`` are
+read from the config); families, difficulties and seeds may differ, as in shards of a sweep."""
+
+_SHORT_HASH = 12
 
 MISSING = "n/a"
 """What the table shows for a metric the summary omits (undefined for that agent)."""
@@ -156,36 +198,67 @@ def _order(summary: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return sorted(summary, key=key)
 
 
-def columns(summary: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+Provenance = Mapping[str, Sequence[RowProvenance]]
+"""Each agent's provenance: one `RowProvenance` per run its row pools."""
+
+
+def columns(summary: Mapping[str, Mapping[str, Any]], with_provenance: bool = False) -> list[tuple[str, str]]:
     """The table's columns for ``summary``: `COLUMNS`, with `USAGE_COLUMNS` before Errors when any
-    agent reports usage."""
-    if not any(key in entry for entry in summary.values() for key, _ in USAGE_COLUMNS):
-        return list(COLUMNS)
-    return COLUMNS[:-1] + USAGE_COLUMNS + COLUMNS[-1:]
+    agent reports usage, and `PROVENANCE_COLUMNS` after Episodes ``with_provenance``."""
+    shown = list(COLUMNS)
+    if any(key in entry for entry in summary.values() for key, _ in USAGE_COLUMNS):
+        shown = shown[:-1] + USAGE_COLUMNS + shown[-1:]
+    if with_provenance:
+        shown = shown[:2] + PROVENANCE_COLUMNS + shown[2:]
+    return shown
 
 
-def rows(summary: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
+def _provenance_cell(key: str, runs: Sequence[RowProvenance]) -> str:
+    if key == "sealed":
+        sealed = {run.sealed for run in runs}
+        return "partly" if len(sealed) > 1 else "yes" if sealed == {True} else "no"
+    return ",".join(sorted({run.code_sha256[:_SHORT_HASH] for run in runs if run.code_sha256})) or MISSING
+
+
+def rows(summary: Mapping[str, Mapping[str, Any]], provenance: Provenance | None = None) -> list[list[str]]:
     """The table body: one list of formatted cells per agent, in `columns` order.
 
     Sorted by safe success descending, then mean damage ascending (an agent without a damage
     mean, or without a completed episode, sorts last among equals), then agent name. Rates are formatted ``0.80 [0.49, 0.94]``,
-    unbounded means ``12.3 [4.1, 20.0]``, counts as integers, absent metrics as ``n/a``.
+    unbounded means ``12.3 [4.1, 20.0]``, counts as integers, absent metrics as ``n/a``. With
+    ``provenance``, Sealed is yes, no or partly and Code the agent's short code hash(es).
     """
-    keys = [key for key, _ in columns(summary)]
-    return [[_cell(agent, summary[agent], key) for key in keys] for agent in _order(summary)]
+    keys = [key for key, _ in columns(summary, provenance is not None)]
+    ours = {key for key, _ in PROVENANCE_COLUMNS}
+
+    def cell(agent: str, key: str) -> str:
+        if provenance is not None and key in ours:
+            return _provenance_cell(key, provenance.get(agent, ()))
+        return _cell(agent, summary[agent], key)
+
+    return [[cell(agent, key) for key in keys] for agent in _order(summary)]
 
 
-def to_markdown(summary: Mapping[str, Mapping[str, Any]], title: str | None = None) -> str:
+def to_markdown(summary: Mapping[str, Mapping[str, Any]], title: str | None = None,
+                provenance: Provenance | None = None, notices: Sequence[str] = ()) -> str:
     """The leaderboard as a GitHub markdown table followed by its legend paragraph.
 
     Agent names are left-aligned, every other column right-aligned. With a ``title`` the text
-    starts with a ``# title`` heading. Ends with a newline.
+    starts with a ``# title`` heading; each of ``notices`` (e.g. an incomplete run) is a line
+    in bold before the table. With ``provenance``, the table has the provenance columns. Ends
+    with a newline.
     """
-    shown = columns(summary)
-    table = tabulate(rows(summary), headers=[header for _, header in shown], tablefmt="github",
+    shown = columns(summary, provenance is not None)
+    table = tabulate(rows(summary, provenance), headers=[header for _, header in shown], tablefmt="github",
                      disable_numparse=True, colalign=["left"] + ["right"] * (len(shown) - 1))
+    legend = LEGEND
+    if any(key == "tokens_in_mean" for key, _ in shown):
+        legend += " " + USAGE_LEGEND
+    if provenance is not None:
+        legend += " " + PROVENANCE_LEGEND
     parts = [f"# {title}"] if title else []
-    parts += [table, LEGEND + (" " + USAGE_LEGEND if len(shown) > len(COLUMNS) else "")]
+    parts += [f"**Notice: {notice}**" for notice in notices]
+    parts += [table, legend]
     return "\n\n".join(parts) + "\n"
 
 
@@ -195,25 +268,30 @@ def _csv_header(summary: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return ["agent", *COUNT_KEYS] + [f"{key}_{part}" for key in (*METRIC_KEYS, *extra) for part in _TRIPLE]
 
 
-def to_csv(summary: Mapping[str, Mapping[str, Any]]) -> str:
+def to_csv(summary: Mapping[str, Mapping[str, Any]], provenance: Provenance | None = None) -> str:
     """The summary as CSV with raw numbers, one row per agent in `rows` order.
 
     Columns: ``agent``, ``episodes``, ``errors``, then ``<metric>_value``, ``<metric>_ci_low``
     and ``<metric>_ci_high`` for every metric of `blastradius.bench.stats.METRIC_KEYS` (in that
     order) and then any other metric found in the summary (sorted). A metric an agent lacks has
-    empty cells. Lines end with ``\\n``.
+    empty cells. With ``provenance``, the `PROVENANCE_CSV` columns end each row (full code
+    hashes; a pooled row's distinct values joined by ``;``). Lines end with ``\\n``.
     """
     header = _csv_header(summary)
+    metric_columns = header[1 + len(COUNT_KEYS)::3]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow(header + list(PROVENANCE_CSV if provenance is not None else ()))
     for agent in _order(summary):
         entry = summary[agent]
         line: list[Any] = [agent] + [entry.get(key, "") for key in COUNT_KEYS]
-        for column in header[1 + len(COUNT_KEYS)::3]:
+        for column in metric_columns:
             key = column[: -len("_value")]
             triple = _triple(entry.get(key))
             line += list(triple) if triple else ["", "", ""]
+        if provenance is not None:
+            runs = provenance.get(agent, ())
+            line += [";".join(sorted({str(getattr(run, name)).lower() for run in runs})) for name in PROVENANCE_CSV]
         writer.writerow(line)
     return buffer.getvalue()
 
@@ -261,6 +339,38 @@ def merge_episodes(
             seen.add(key)
             merged.append(episode)
     return merged
+
+
+def mismatches(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """What keeps runs from being pooled into one row per agent, one sentence each.
+
+    ``runs`` are ``(name, run.json)``. Each setting of `SETTINGS` must be the same in every run,
+    and an agent label found in several runs must have the same code hash in each; e.g.
+    ``"chaos differs: run A has 0, run B has 3"``. Empty when the runs can be pooled.
+    """
+    found: list[str] = []
+    for key, name in SETTINGS:
+        values = {name_: (info.get("config", {}) if key in ("chaos", "size") else info).get(key)
+                  for name_, info in runs}
+        found += _differs(name, values)
+    labels = sorted({label for _, info in runs for label in info.get("agents") or {}})
+    for label in labels:
+        codes = {name_: str(info["agents"][label].get("code_sha256"))[:_SHORT_HASH] for name_, info in runs
+                 if label in (info.get("agents") or {})}
+        found += _differs(f"the code of agent {label!r} (sha256)", codes)
+    return found
+
+
+def _differs(what: str, values: Mapping[str, Any]) -> list[str]:
+    """``["<what> differs: run A has x, run B has y"]`` naming the first run of each value; empty
+    when all agree."""
+    first: dict[str, tuple[str, Any]] = {}
+    for run, value in values.items():
+        first.setdefault(json.dumps(value, sort_keys=True), (run, value))
+    if len(first) < 2:
+        return []
+    return [f"{what} differs: " + ", ".join(f"run {run} has {'no record' if value is None else value}"
+                                            for run, value in first.values())]
 
 
 def merge(summaries: Sequence[Mapping[str, Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:

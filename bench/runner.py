@@ -1,20 +1,21 @@
 """The runner: episodes over families x difficulties x seeds x agents, into one run folder.
 
 Sequential and deterministic: the same config gives the same ``episodes.jsonl``, timing fields
-aside. One episode's crash or hang is recorded as its ``error`` or ``timeout`` and never loses
-the run.
+aside (a sealed run: the same config and ``secret``). One episode's crash or hang is recorded as
+its ``error`` or ``timeout`` and never loses the run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,11 @@ from ..envs.scenarios.loader import resolve_family
 from ..envs.scoring import SCORER_VERSION, SEVERITY_VERSION
 from ..envs.chaos import DEFAULT_CHAOS
 from ..envs.topology import DEFAULT_SIZE
-from . import leaderboard, stats
+from . import leaderboard, provenance, stats
 from .agent_thread import DEFAULT_STEP_TIMEOUT
 from .episode import EpisodeSpec, env_id, run_episode
+from .sealed import Isolation, isolation, run_fields, sealed_factory
+from .sealing import new_secret, parse_secret
 from .storage import SCHEMA_VERSION, RunFolder
 
 __all__ = ["DEFAULT_AGENTS", "DEFAULT_STEP_TIMEOUT", "RunConfig", "RunOutcome", "episodes_of", "run"]
@@ -46,6 +49,11 @@ class RunConfig:
     on the leaderboard by `blastradius.agents.loader.agent_label` (the spec, with its arguments
     when it has any), so the same spec may run twice with different arguments, never twice
     alike. ``step_timeout`` bounds each agent call in seconds.
+
+    ``sealed`` runs every agent in a sealed process of its own (`blastradius.bench.sealed`) and
+    builds each world from ``secret`` (64 hex digits; None: a fresh random one per run), which
+    only a sealed run takes. The secret is never part of the config as recorded (`recorded`) or
+    of its `digest`: `run` writes it into ``run.json`` when the run ends.
     """
 
     families: tuple[str, ...] = tuple(FAMILIES)
@@ -57,8 +65,14 @@ class RunConfig:
     chaos: int = DEFAULT_CHAOS
     agent_kwargs: tuple[dict[str, Any], ...] = ()
     step_timeout: float = DEFAULT_STEP_TIMEOUT
+    sealed: bool = False
+    secret: str | None = None
 
     def __post_init__(self) -> None:
+        if self.secret is not None:
+            if not self.sealed:
+                raise ValueError("a secret builds the worlds of a sealed run only; add sealed=True (--sealed)")
+            object.__setattr__(self, "secret", parse_secret(self.secret))  # one spelling: lowercase hex
         if self.agent_kwargs and len(self.agent_kwargs) != len(self.agents):
             raise ValueError(f"agent_kwargs has {len(self.agent_kwargs)} entries for {len(self.agents)} agents; "
                              "give one dict per agent, or none")
@@ -77,8 +91,12 @@ class RunConfig:
         """Each agent's name in episode keys and on the leaderboard, in ``agents`` order."""
         return tuple(agent_label(spec, self.kwargs_of(i)) for i, spec in enumerate(self.agents))
 
+    def recorded(self) -> dict[str, Any]:
+        """The config as ``run.json`` records it when the run starts: without the secret."""
+        return {**asdict(self), "secret": None}
+
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=repr).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(self.recorded(), sort_keys=True, default=repr).encode()).hexdigest()
 
 
 @dataclass
@@ -114,41 +132,91 @@ def episodes_of(config: RunConfig) -> list[EpisodeSpec]:
 
 def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (),
         progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> RunOutcome:
-    """Run every episode of ``config`` into a new folder under ``output_dir``."""
-    factories = {label: resolve_agent(spec, config.kwargs_of(i))
-                 for i, (spec, label) in enumerate(zip(config.agents, config.labels(), strict=True))}
+    """Run every episode of ``config`` into a new folder under ``output_dir``.
+
+    A sealed run's folder is readable by its owner only while the run goes on (its agents run as
+    another user when the harness is root); when the run ends, however it ends, ``run.json``
+    gets the secret (`blastradius.bench.sealed.run_fields`) and the folder the usual mode.
+    """
+    if config.sealed:
+        config = replace(config, secret=config.secret or new_secret())
+    where = isolation() if config.sealed else None
+    factories = _factories(config, where)
     families = families_of(config)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     folder = RunFolder.create(_fresh(output_dir / f"{stamp}-{config.digest()[:8]}"))
-    folder.write_json("run.json", _run_info(config, families, argv))
+    if config.sealed:
+        folder.path.chmod(0o700)
+    info = _run_info(config, families, argv)
+    folder.write_json("run.json", info)
     outcome = RunOutcome(folder)
     specs = episodes_of(config)
-    for index, spec in enumerate(specs):
-        record, trajectory = _safely(spec, families[spec.family], factories[spec.agent], config)
-        folder.append_episode(record, trajectory)
-        outcome.episodes.append(record)
-        if progress:
-            progress(index + 1, len(specs), record)
+    try:
+        for index, spec in enumerate(specs):
+            record = _safely(spec, families[spec.family], factories[spec.agent], config, folder)
+            outcome.episodes.append(record)
+            if progress:
+                progress(index + 1, len(specs), record)
+    finally:
+        info.update(run_fields(config.secret, where))
+        folder.write_json("run.json", info)
+        if config.sealed:
+            folder.path.chmod(0o777 & ~_umask())
     outcome.summary = stats.summarise(outcome.episodes)
     folder.write_json("summary.json", outcome.summary)
-    folder.write_text("leaderboard.md", leaderboard.to_markdown(outcome.summary, title="blastradius leaderboard"))
+    rows = {label: [provenance.row_provenance(info, label)] for label in config.labels()}
+    folder.write_text("leaderboard.md", leaderboard.to_markdown(outcome.summary, title="blastradius leaderboard",
+                                                                provenance=rows))
+    # Written again now that the records are final: their fingerprints, for `blastradius verify`.
+    folder.write_json("run.json", {**info, "content_sha256": provenance.content_hashes(folder.path)})
     return outcome
 
 
-def _safely(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent],
-            config: RunConfig) -> tuple[dict, dict]:
-    """Run one episode; a crash anywhere (even in the env) is recorded, not raised."""
+def _safely(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent], config: RunConfig,
+            folder: RunFolder) -> dict[str, Any]:
+    """Run one episode and store it, returning its record. A crash anywhere (even in the env),
+    or a record that cannot be stored, is that episode's error, never the run's."""
     try:
-        result = run_episode(spec, family, make_agent, config.size, config.chaos, config.step_timeout)
-        return result.record, result.trajectory
+        result = run_episode(spec, family, make_agent, config.size, config.chaos, config.step_timeout,
+                             config.secret, config.sealed)
+        record, trajectory = result.record, result.trajectory
     except Exception as exc:  # noqa: BLE001 - one episode's crash never loses the run
-        record = {"key": spec.key, "family": spec.family, "difficulty": spec.difficulty, "seed": spec.seed,
-                  "trial": spec.trial, "agent": spec.agent, "env_id": env_id(family),
-                  "chaos": config.chaos, "status": "error",
-                  "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(), "steps": 0,
-                  "terminated": False, "truncated": False, "reward": 0.0, "score": None,
-                  "duration_seconds": 0.0}
-        return record, {"key": spec.key, "briefing": "", "steps": [], "health_timeline": [], "explanation": []}
+        record, trajectory = _failed(spec, family, config, f"{type(exc).__name__}: {exc}")
+    try:
+        folder.append_episode(record, trajectory)
+    except Exception as exc:  # noqa: BLE001 - nor does what an agent made that cannot be stored
+        reason = f"the episode's record could not be stored: {type(exc).__name__}: {exc}"
+        record, trajectory = _failed(spec, family, config, reason)
+        folder.append_episode(record, trajectory)  # made here of plain strings: only the disk can fail it
+    return record
+
+
+def _failed(spec: EpisodeSpec, family: Family, config: RunConfig, reason: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The record and empty trajectory of an episode that failed for ``reason``, with the
+    traceback of the exception being handled."""
+    record = {"key": spec.key, "family": spec.family, "difficulty": spec.difficulty, "seed": spec.seed,
+              "trial": spec.trial, "agent": spec.agent, "env_id": env_id(family),
+              "chaos": config.chaos, "status": "error", "error": reason, "traceback": traceback.format_exc(),
+              "steps": 0, "terminated": False, "truncated": False, "reward": 0.0, "score": None,
+              "duration_seconds": 0.0}
+    return record, {"key": spec.key, "briefing": "", "steps": [], "health_timeline": [], "explanation": []}
+
+
+def _factories(config: RunConfig, where: Isolation | None) -> dict[str, Callable[[], Agent]]:
+    """Each agent's factory, by label: sealed ones when ``where`` is given, and then no code of
+    the agents is loaded here, so none can reach the harness."""
+    made: dict[str, Callable[[], Agent]] = {}
+    for i, (spec, label) in enumerate(zip(config.agents, config.labels(), strict=True)):
+        kwargs = config.kwargs_of(i)
+        made[label] = (sealed_factory(spec, kwargs, config.step_timeout, where) if where is not None
+                       else resolve_agent(spec, kwargs))
+    return made
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fresh(path: Path) -> Path:
@@ -172,8 +240,9 @@ def _run_info(config: RunConfig, families: dict[str, Family], argv: Sequence[str
         "platform": platform.platform(),
         "packages": {name: _version(name) for name in ("gymnasium", "numpy", "tabulate", "openai")},
         "argv": list(argv),
-        "config": asdict(config),
+        "config": config.recorded(),
         "config_hash": config.digest(),
+        "agents": provenance.agents_provenance(config.agents, config.labels()),
         "env_ids": {family.id: env_id(family) for family in families.values()},
         "seeds": list(config.seeds),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

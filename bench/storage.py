@@ -9,13 +9,15 @@ JSON Schemas for these files ship in ``schemas/``.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
+import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from .recordable import dumps
 
 __all__ = ["RunFolder", "SCHEMA_VERSION", "load_schema", "read_episodes"]
 
@@ -23,27 +25,19 @@ SCHEMA_VERSION = 1
 _SCHEMAS = Path(__file__).parent / "schemas"
 
 
-def _json(value: Any, **kwargs: Any) -> str:
-    """Strict JSON of ``value``: an agent may put anything in an action (objects, NaN), and the
-    record keeps what JSON can say of it."""
-    try:
-        return json.dumps(value, sort_keys=True, allow_nan=False, default=_name_of, **kwargs)
-    except ValueError:  # NaN or infinity somewhere
-        return json.dumps(_finite(value), sort_keys=True, allow_nan=False, default=_name_of, **kwargs)
+# What one file or line of a run folder may hold. A legitimate episode stays far below these
+# (its actions are already bounded step by step: `blastradius.bench.episode`); they bound what
+# an agent makes of its own error message, traceback or transcript.
+_RECORD_CHARS = 4 * 2**20
+_TRAJECTORY_CHARS = 16 * 2**20
+_FILE_CHARS = 64 * 2**20
+_STRING_CHARS = 64 * 2**10
 
 
-def _name_of(value: Any) -> str:
-    return f"<{type(value).__name__}>"
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
+def _json(value: Any, max_chars: int = _FILE_CHARS, indent: int | None = None) -> str:
+    """Strict JSON of ``value``, whatever an agent put in it, bounded to ``max_chars`` with
+    visible cut markers (`blastradius.bench.recordable`)."""
+    return dumps(value, max_chars, _STRING_CHARS, indent)
 
 
 class RunFolder:
@@ -68,11 +62,15 @@ class RunFolder:
         os.replace(tmp, self.path / name)
 
     def append_episode(self, record: dict[str, Any], trajectory: dict[str, Any]) -> None:
-        """Write the trajectory, then the episode line: a line on disk always has its trajectory."""
+        """Write the trajectory, then the episode line: a line on disk always has its trajectory.
+
+        Both are made into text before either is written, so a failure writes neither.
+        """
         name = _file_name(record["key"])
-        (self.path / "trajectories" / name).write_text(_json(trajectory) + "\n")
+        text, line = _json(trajectory, _TRAJECTORY_CHARS), _json(record, _RECORD_CHARS)
+        (self.path / "trajectories" / name).write_text(text + "\n")
         with open(self.path / "episodes.jsonl", "a") as out:
-            out.write(_json(record) + "\n")
+            out.write(line + "\n")
             out.flush()
             os.fsync(out.fileno())
 
@@ -80,19 +78,40 @@ class RunFolder:
         return json.loads((self.path / "trajectories" / _file_name(key)).read_text())
 
 
-def read_episodes(path: Path) -> list[dict[str, Any]]:
-    """The episode records of a run folder (a torn last line from a killed run is skipped)."""
-    return list(_lines(path / "episodes.jsonl"))
+def read_episodes(path: Path, on_torn: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """The episode records of a run folder, strictly.
+
+    Only a torn last line (a run killed while writing it: no newline, not JSON) is skipped, and
+    reported: its message goes to ``on_torn``, or is issued as a warning when that is None. Any
+    other line that is not a JSON object raises ValueError naming its line number, so an edited
+    or damaged record can never silently drop out of a leaderboard.
+    """
+    return list(_lines(path / "episodes.jsonl", on_torn))
 
 
-def _lines(path: Path) -> Iterator[dict[str, Any]]:
+def _lines(path: Path, on_torn: Callable[[str], None] | None) -> Iterator[dict[str, Any]]:
     if not path.exists():
         return
-    for line in path.read_text().splitlines():
+    text = path.read_text()
+    # Lines end at "\n" only: a record's strings may hold other line breaks (U+2028...).
+    lines = text.split("\n")[:-1] if text.endswith("\n") else text.split("\n") if text else []
+    for number, line in enumerate(lines, start=1):
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError:
-            continue
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if number == len(lines) and not text.endswith("\n"):
+                message = (f"{path}: skipped the torn last line {number} (the run was stopped while "
+                           "writing it); resume or rerun the run to get that episode")
+                if on_torn is None:
+                    warnings.warn(message, stacklevel=3)
+                else:
+                    on_torn(message)
+                return
+            raise ValueError(f"{path}: line {number} is not valid JSON ({exc.msg} at column {exc.colno}); "
+                             "only a torn last line may be skipped, so restore or remove this line") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: line {number} is a JSON {type(record).__name__}, not an episode record")
+        yield record
 
 
 def _file_name(key: str) -> str:

@@ -1,0 +1,143 @@
+"""Provenance: what code each agent of a run was, and fingerprints of what the run recorded.
+
+A leaderboard row is only worth what a reader can tell about it: which code played, and
+whether the numbers are the ones the run wrote. ``run.json`` records both:
+
+* ``agents``: for each agent label, its kind (`blastradius.agents.loader.AGENT_KINDS`), its
+  spec, and the sha256 of its code (`agent_provenance`). One file's hash is the plain sha256 of
+  its bytes (``sha256sum agent.py`` gives the same); several files' is the sha256 of their
+  ``sha256sum``-style lines (``<hex>  <name>\\n``, in the order of ``files``), so each file can be
+  checked by hand too. Package version, git commit, scorer and severity versions and whether
+  the run was sealed are run-wide keys of ``run.json`` already.
+* ``content_sha256``: written when the run ends, the sha256 of each line of
+  ``episodes.jsonl`` (its exact bytes, newline aside) by episode key and of ``summary.json``
+  (`content_hashes`), so that an edit is caught before any replay (`blastradius.bench.verify`).
+  They are fingerprints against casual edits, not signatures: whoever rewrites the records can
+  rewrite the hashes, which is what replaying the episodes catches.
+
+`row_provenance` turns a ``run.json`` into what the leaderboard shows on each agent's row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..agents.loader import agent_code
+
+__all__ = ["RowProvenance", "agent_provenance", "agents_provenance", "content_hashes", "episode_lines",
+           "file_sha256", "row_provenance"]
+
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, as ``sha256sum`` prints it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _shown(path: Path, builtin: bool) -> str:
+    """A file's name as recorded: a built-in's as ``blastradius/...`` (the same on every
+    machine), any other as given."""
+    if builtin:
+        return "blastradius/" + path.resolve().relative_to(_PACKAGE_ROOT).as_posix()
+    return str(path)
+
+
+def agent_provenance(spec: str) -> dict[str, Any]:
+    """``{"kind", "spec", "code_sha256", "files": [{"path", "sha256"}]}`` for an agent spec.
+
+    Raises:
+        blastradius.agents.AgentSpecError: ``spec`` names nothing.
+    """
+    code = agent_code(spec)
+    files = [{"path": _shown(path, code.kind == "builtin"), "sha256": file_sha256(path)} for path in code.files]
+    if len(files) == 1:
+        combined = files[0]["sha256"]
+    else:
+        listing = "".join(f"{entry['sha256']}  {entry['path']}\n" for entry in files)
+        combined = hashlib.sha256(listing.encode()).hexdigest()
+    return {"kind": code.kind, "spec": spec, "code_sha256": combined, "files": files}
+
+
+def agents_provenance(specs: tuple[str, ...], labels: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """`agent_provenance` of each spec, by its label (the same spec's code is hashed once)."""
+    by_spec: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        if spec not in by_spec:
+            by_spec[spec] = agent_provenance(spec)
+    return {label: by_spec[spec] for spec, label in zip(specs, labels, strict=True)}
+
+
+def content_hashes(run_dir: Path) -> dict[str, Any]:
+    """``{"episodes": {key: sha256 of its line}, "summary": sha256 of summary.json}``.
+
+    Raises:
+        ValueError: a line of ``episodes.jsonl`` is not a JSON object with a ``key`` (the run
+            wrote every line itself, so this is a bug or a change made during the run).
+    """
+    episodes: dict[str, str] = {}
+    for number, line in enumerate(episode_lines(run_dir), start=1):
+        episodes[_key_of(line, number)] = hashlib.sha256(line).hexdigest()
+    return {"episodes": episodes, "summary": file_sha256(run_dir / "summary.json")}
+
+
+def episode_lines(run_dir: Path) -> list[bytes]:
+    """The lines of ``episodes.jsonl`` as bytes, without their newlines: what is hashed."""
+    data = (run_dir / "episodes.jsonl").read_bytes()
+    if not data:
+        return []
+    return data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
+
+
+def _key_of(line: bytes, number: int) -> str:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise ValueError(f"episodes.jsonl line {number} is not JSON") from None
+    if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+        raise ValueError(f"episodes.jsonl line {number} is not an episode record with a key")
+    return record["key"]
+
+
+@dataclass(frozen=True)
+class RowProvenance:
+    """Where one run's episodes of an agent come from, as its leaderboard row shows it.
+
+    ``kind`` is ``"unknown"`` and ``code_sha256`` empty for a run whose ``run.json`` does not
+    record the agent (made before provenance was recorded).
+    """
+
+    sealed: bool
+    kind: str
+    code_sha256: str
+    package_version: str
+    git_commit: str
+    scorer_version: str
+    severity_version: str
+
+
+def row_provenance(run_json: Mapping[str, Any], label: str) -> RowProvenance:
+    """The `RowProvenance` of agent ``label`` in the run that wrote ``run_json``."""
+    entry = (run_json.get("agents") or {}).get(label, {})
+    commit = str(run_json.get("git_commit") or "unknown")
+    if run_json.get("git_dirty"):
+        commit += "+dirty"  # uncommitted changes: the commit alone does not say what ran
+    return RowProvenance(
+        sealed=bool(run_json.get("sealed", False)),
+        kind=str(entry.get("kind", "unknown")),
+        code_sha256=str(entry.get("code_sha256", "")),
+        package_version=str(run_json.get("package_version", "unknown")),
+        git_commit=commit,
+        scorer_version=str(run_json.get("scorer_version", "unknown")),
+        severity_version=str(run_json.get("severity_version", "unknown")),
+    )
