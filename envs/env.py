@@ -119,6 +119,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self._last = ""
         self._steps = 0
         self._counterfactual: World | None = None
+        self._scored: tuple[tuple[int, int, int], EpisodeScore] | None = None  # the last score, and the state it is of
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
@@ -136,6 +137,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         replay = type(self.np_random.bit_generator)()
         replay.state = state
         self._counterfactual = self.family.build(np.random.Generator(replay), self.difficulty, self.size).world
+        self._scored = None
         # Chaos is drawn after the build, so a seed's world is the same at every chaos level,
         # and applied to both runs, so the damage it does is never the agent's.
         plan = plan_chaos(self.np_random, self.scenario, self.chaos)
@@ -176,8 +178,15 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         if self.scenario is None or self._counterfactual is None:
             raise gym.error.ResetNeeded("call reset() before episode_score()")
         world, counterfactual = self.scenario.world, self._counterfactual
+        # The last step scored the episode already; asked again with nothing changed since (as a
+        # harness does), the same score is the answer.
+        state = (world.now, len(world.ledger.calls), len(world.ledger.changes))
+        if self._scored is not None and self._scored[0] == state:
+            return self._scored[1]
         counterfactual.advance(world.now - counterfactual.now)
-        return score_episode(self.scenario, counterfactual)
+        score = score_episode(self.scenario, counterfactual)
+        self._scored = (state, score)
+        return score
 
     def _info(self, tool: str, error: str) -> dict[str, Any]:
         world = self.scenario.world if self.scenario else None

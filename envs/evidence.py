@@ -25,6 +25,7 @@ __all__ = ["BAD_STATE", "ID_SHAPE", "Evidence", "finish_body", "number_of", "num
 ID_SHAPE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*-(?=[0-9a-f]*[0-9])[0-9a-f]{6,10}(?![\w-])")
 """What a resource id looks like (a prefix, a dash, hex with a digit): a token of this shape that
 names nothing and that the agent was never shown is an invented id."""
+_TOKEN = re.compile(r"\w[\w.-]*")
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\d])")
 # The words that show a resource in a bad state, on the line that names it.
 BAD_STATE = ("down", "degraded", "unhealthy", "failing", "failed", "error", "errors", "unreachable",
@@ -94,11 +95,28 @@ class Evidence:
         return named
 
     @cached_property
-    def _mention(self) -> re.Pattern[str]:
-        forms = sorted(self._aliases, key=len, reverse=True)
-        alternatives = "|".join(re.escape(form) for form in forms) or r"(?!)"
-        # Whole tokens only: "orders-db" is not named by "orders-db-replica" or "orders-db.internal".
-        return re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-]|\.\w)", re.IGNORECASE)
+    def _other_forms(self) -> re.Pattern[str] | None:
+        """The names that are not plain tokens (a custom family's "orders db"), as a pattern, or
+        None: plain tokens are found by one scan and a dictionary look-up, not a regex of names."""
+        forms = sorted((form for form in self._aliases if not _TOKEN.fullmatch(form)), key=len, reverse=True)
+        if not forms:
+            return None
+        return re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(form) for form in forms) + r")(?![\w-]|\.\w)",
+                          re.IGNORECASE)
+
+    def _spans(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+        """Every mention in ``text``: (start, end, the ids it may mean). Whole tokens only:
+        "orders-db" is not named by "orders-db-replica" or "orders-db.internal"."""
+        found = []
+        for match in _TOKEN.finditer(text):
+            token = match.group(0).rstrip(".-")  # a sentence's full stop is not part of a name
+            ids = self._aliases.get(token.lower())
+            if ids is not None:
+                found.append((match.start(), match.start() + len(token), ids))
+        if self._other_forms is not None:
+            found += [(m.start(), m.end(), self._aliases[m.group(0).lower()]) for m in self._other_forms.finditer(text)]
+            found.sort()
+        return found
 
     def resolve(self, reference: Any) -> tuple[str, ...]:
         """The ids a reference may mean (an id, a name or a DNS name, any case); empty if none."""
@@ -123,17 +141,16 @@ class Evidence:
     def mention_spans(self, text: str) -> list[tuple[int, tuple[str, ...]]]:
         """Where ``text`` names resources: (offset, the ids it may mean) for each mention. A name
         shared by several resources means the one(s) whose id ``text`` also gives."""
-        spans = [(m.start(), self._aliases[m.group(0).lower()]) for m in self._mention.finditer(text)]
-        given = {ids[0] for _, ids in spans if len(ids) == 1}
+        spans = self._spans(text)
+        given = {ids[0] for _, _, ids in spans if len(ids) == 1}
 
         def meant(ids: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(rid for rid in ids if rid in given) or ids
-        return [(at, meant(ids)) for at, ids in spans]
+        return [(start, meant(ids)) for start, _, ids in spans]
 
     def mention_at(self, text: str, at: int) -> str:
         """The mention that starts at offset ``at`` of ``text`` (as written)."""
-        match = self._mention.match(text, at)
-        return match.group(0) if match else ""
+        return next((text[start:end] for start, end, _ in self._spans(text) if start == at), "")
 
     def mentioned(self, text: str) -> list[str]:
         """The ids of the resources ``text`` names, in order of first mention."""
