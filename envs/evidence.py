@@ -9,6 +9,7 @@ of its forms, and the agent had seen X".
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,13 @@ def numbers_in(text: str) -> set[str]:
         if math.isfinite(value):
             found.add(_canonical(value))
     return found
+
+
+def _meant(groups: list[tuple[str, ...]]) -> list[str]:
+    """The ids a line's mentions mean: a shared name means the resource(s) whose id the line also
+    gives, else every resource it may mean."""
+    given = {ids[0] for ids in groups if len(ids) == 1}
+    return [rid for ids in groups for rid in (tuple(r for r in ids if r in given) or ids)]
 
 
 def number_of(value: Any) -> str:
@@ -143,10 +151,7 @@ class Evidence:
         shared by several resources means the one(s) whose id ``text`` also gives."""
         spans = self._spans(text)
         given = {ids[0] for _, _, ids in spans if len(ids) == 1}
-
-        def meant(ids: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(rid for rid in ids if rid in given) or ids
-        return [(start, meant(ids)) for start, _, ids in spans]
+        return [(start, tuple(rid for rid in ids if rid in given) or ids) for start, _, ids in spans]
 
     def mention_at(self, text: str, at: int) -> str:
         """The mention that starts at offset ``at`` of ``text`` (as written)."""
@@ -207,20 +212,28 @@ class Evidence:
 
     @cached_property
     def _shown(self) -> dict[int, list[tuple[str, frozenset[str]]]]:
-        """Per call: each line of its observation with the resources it names."""
+        """Per call: each line of its observation that names resources, with those resources."""
         shown: dict[int, list[tuple[str, frozenset[str]]]] = {}
         for call in self.calls:
-            lines = []
-            for line in call.observation.splitlines():
-                ids = frozenset(self.mentioned(line))
-                if ids:
-                    lines.append((line.lower(), ids))
-            shown[call.index] = lines
+            text = call.observation
+            # One scan of the whole answer, then its mentions grouped by line (a line is where a
+            # shared name is told apart by the id beside it).
+            starts = [0, *(at + 1 for at, char in enumerate(text) if char == "\n")]
+            by_line: dict[int, list[tuple[str, ...]]] = {}
+            for start, _, ids in self._spans(text):
+                by_line.setdefault(bisect.bisect_right(starts, start) - 1, []).append(ids)
+            lines = text.split("\n")
+            shown[call.index] = [(lines[number].lower(), frozenset(_meant(groups)))
+                                 for number, groups in sorted(by_line.items())]
         return shown
 
-    def shown_by(self, call: CallRecord) -> set[str]:
+    @cached_property
+    def _shown_ids(self) -> dict[int, frozenset[str]]:
+        return {index: frozenset(rid for _, ids in lines for rid in ids) for index, lines in self._shown.items()}
+
+    def shown_by(self, call: CallRecord) -> frozenset[str]:
         """The resources a call's observation named."""
-        return {rid for _, ids in self._shown[call.index] for rid in ids}
+        return self._shown_ids[call.index]
 
     def seen(self, rid: str) -> bool:
         """The agent was shown ``rid``: in the briefing or in any observation."""
