@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.machinery
 import importlib.metadata
 import importlib.util
 import json
@@ -179,7 +180,7 @@ def agent_code(spec: str) -> AgentCode:
 
 def _module_files(module_name: str, spec: str) -> tuple[Path, ...]:
     try:
-        found = importlib.util.find_spec(module_name)
+        found = _find_without_importing(module_name)
     except (ImportError, ValueError) as exc:
         raise AgentSpecError(f"agent {spec!r}: cannot find module {module_name!r}: {exc}") from exc
     if found is None or found.origin is None or not Path(found.origin).is_file():
@@ -188,6 +189,26 @@ def _module_files(module_name: str, spec: str) -> tuple[Path, ...]:
     if found.submodule_search_locations is not None:  # a package: all of it is the agent's code
         return tuple(sorted(origin.parent.rglob("*.py")))
     return (origin,)
+
+
+def _find_without_importing(module_name: str) -> importlib.machinery.ModuleSpec | None:
+    """The spec of ``module_name``, found level by level by the import system's finders, which
+    find without running anything: `importlib.util.find_spec` would import the parent packages,
+    running an agent's code in the harness that a sealed run keeps it out of."""
+    if module_name in sys.modules:
+        return getattr(sys.modules[module_name], "__spec__", None)
+    found, path = None, None
+    parts = module_name.split(".")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        found = next((spec for finder in sys.meta_path if hasattr(finder, "find_spec")
+                      and (spec := finder.find_spec(name, path)) is not None), None)
+        if found is None:
+            return None
+        path = found.submodule_search_locations
+        if path is None and depth < len(parts):
+            return None
+    return found
 
 
 def _compact(value: Any) -> str:

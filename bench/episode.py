@@ -124,8 +124,11 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
                 if not isinstance(action, (dict, str)):
                     raise TypeError(f"act() returned {type(action).__name__}; an action is a tool-call "
                                     'dict {"name": ..., "arguments": {...}} or its JSON string')
-                observation, reward, terminated, truncated, info = env.step(action)
-                steps.append(_step(action, observation, info))
+                # The env plays exactly what the trajectory keeps (a bounded, JSON-safe copy: NaN
+                # as a string, no cycles), so `blastradius verify` can replay it byte for byte.
+                played = recordable(action, ACTION_LIMIT)
+                observation, reward, terminated, truncated, info = env.step(played)
+                steps.append(_step(played, observation, info))
         except StepTimeout as exc:
             where = f"the call was here when it was abandoned:\n{exc.stack}" if exc.stack else ""
             outcome.fail("timeout", str(exc), where)
@@ -168,10 +171,11 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
 
 
 def _step(action: dict[str, Any] | str, observation: str, info: dict[str, Any]) -> dict[str, Any]:
-    """A step as the trajectory keeps it. The action is a copy as it was sent (an agent may change
-    its dict afterwards); it, and the tool name and error that echo it, are cut to bounds
-    (`blastradius.bench.recordable`), so a trajectory stays a few MB whatever an agent sends."""
-    return {"action": recordable(action, ACTION_LIMIT), "observation": observation,
+    """A step as the trajectory keeps it: the action as played (already a bounded copy, made when
+    it was sent: an agent may change its dict afterwards), and the tool name and error that echo
+    it cut to bounds (`blastradius.bench.recordable`), so a trajectory stays a few MB whatever an
+    agent sends."""
+    return {"action": action, "observation": observation,
             "tool": recordable(info["tool"], ECHO_LIMIT), "action_error": recordable(info["action_error"], ECHO_LIMIT),
             "clock_minutes": info["clock_minutes"]}
 

@@ -89,7 +89,8 @@ PROVENANCE_COLUMNS: list[tuple[str, str]] = [
 
 PROVENANCE_LEGEND = (
     "**Sealed** is yes when every episode of the row ran sealed (`blastradius run --sealed`: the "
-    "agent in its own process, the world built from a secret it never sees); **no** marks numbers "
+    "agent in its own process as an unprivileged user, the world built from a secret it never sees); "
+    "**no** marks numbers "
     "an agent could have reached the harness or rebuilt the world for, not fit to publish; partly, "
     "a row pooling both. **Code** is the start of the sha256 of the agent's code (`run.json` has "
     "the full hash and each file hashed), several when runs of different code were merged."

@@ -133,7 +133,9 @@ def row_provenance(run_json: Mapping[str, Any], label: str) -> RowProvenance:
     if run_json.get("git_dirty"):
         commit += "+dirty"  # uncommitted changes: the commit alone does not say what ran
     return RowProvenance(
-        sealed=bool(run_json.get("sealed", False)),
+        # Sealed as published numbers need it: its agents also ran as an unprivileged user (a
+        # sealed agent running as the harness's own user could read the run folder).
+        sealed=bool(run_json.get("sealed", False)) and bool((run_json.get("isolation") or {}).get("unprivileged")),
         kind=str(entry.get("kind", "unknown")),
         code_sha256=str(entry.get("code_sha256", "")),
         package_version=str(run_json.get("package_version", "unknown")),

@@ -152,18 +152,24 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _end_all() -> None:
-    """Stop every descendant until no new one appears (a stopped process cannot fork), then kill
-    and reap them all."""
-    me, stopped = os.getpid(), set()
-    while fresh := [pid for pid in descendants(me) if pid not in stopped]:
+def kill_below(root: int) -> None:
+    """Stop every process below ``root`` until no new one appears (a stopped process cannot
+    fork), then kill them all. The reaper ends its agent so; the harness ends what is left below
+    a reaper that hangs so, before it kills the reaper itself."""
+    stopped: set[int] = set()
+    while fresh := [pid for pid in descendants(root) if pid not in stopped]:
         for pid in fresh:
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGSTOP)
         stopped.update(fresh)
     for pid in stopped:
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _end_all() -> None:
+    """Kill every descendant, then reap them all."""
+    kill_below(os.getpid())
     with contextlib.suppress(ChildProcessError):
         while True:
             os.waitpid(-1, 0)

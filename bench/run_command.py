@@ -181,7 +181,7 @@ def _agents(items: list[tuple[str, str]] | None, timeout: float,
     from ..agents.loader import AgentSpecError, group_agent_args, resolve_agent
     from .agent_thread import AgentThread
     from .runner import DEFAULT_AGENTS
-    from .sealed import check_agents, isolation
+    from .sealed import SealingError, check_agents, isolation
 
     try:
         agents = group_agent_args(items) if items else [(spec, {}) for spec in DEFAULT_AGENTS]
@@ -190,7 +190,7 @@ def _agents(items: list[tuple[str, str]] | None, timeout: float,
     if sealed:
         try:
             check_agents(agents, timeout, isolation())
-        except AgentSpecError as exc:
+        except (AgentSpecError, SealingError) as exc:
             raise UsageError(str(exc)) from None
         return agents
     for spec, kwargs in agents:

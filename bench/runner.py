@@ -143,11 +143,11 @@ def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (),
     where = isolation() if config.sealed else None
     factories = _factories(config, where)
     families = families_of(config)
+    info = _run_info(config, families, argv)  # before the folder: what fails here leaves none behind
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     folder = RunFolder.create(_fresh(output_dir / f"{stamp}-{config.digest()[:8]}"))
     if config.sealed:
         folder.path.chmod(0o700)
-    info = _run_info(config, families, argv)
     folder.write_json("run.json", info)
     outcome = RunOutcome(folder)
     specs = episodes_of(config)

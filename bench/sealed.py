@@ -46,7 +46,7 @@ from . import reaper, sealed_worker
 from .agent_thread import StepTimeout
 from .reaper import AGENT_GONE, Launch, blocked_paths
 
-__all__ = ["UNPRIVILEGED_USER", "Isolation", "SealedAgent", "check_agents", "isolation", "run_fields",
+__all__ = ["UNPRIVILEGED_USER", "Isolation", "SealedAgent", "SealingError", "check_agents", "isolation", "run_fields",
            "sealed_factory"]
 
 UNPRIVILEGED_USER = "nobody"
@@ -89,14 +89,27 @@ def _python_paths() -> tuple[str, ...]:
                          str(here), str(here.parent / "agents"), str(here.parent / "envs")}))
 
 
+class SealingError(ValueError):
+    """Sealed runs cannot be had here as asked; the message says what to do."""
+
+
 def isolation() -> Isolation:
-    """The isolation sealed agents get on this machine, as this process runs."""
+    """The isolation sealed agents get on this machine, as this process runs.
+
+    Raises:
+        SealingError: the harness runs as root but there is no unprivileged user to run agents
+            as: they would run as root, able to read everything.
+    """
     linux = sys.platform.startswith("linux")
     if os.geteuid() == 0:
-        with contextlib.suppress(KeyError):
+        try:
             user = pwd.getpwnam(UNPRIVILEGED_USER)
-            exposed = tuple(blocked_paths(_python_paths(), user.pw_uid, user.pw_gid)) if linux else ()
-            return Isolation(UNPRIVILEGED_USER, True, linux, exposed)
+        except KeyError:
+            raise SealingError(f"a sealed run as root runs each agent as the unprivileged user {UNPRIVILEGED_USER!r}, "
+                               f"which this machine does not have: create it (useradd --system "
+                               f"{UNPRIVILEGED_USER}) or run as an ordinary user") from None
+        exposed = tuple(blocked_paths(_python_paths(), user.pw_uid, user.pw_gid)) if linux else ()
+        return Isolation(UNPRIVILEGED_USER, True, linux, exposed)
     return Isolation(pwd.getpwuid(os.geteuid()).pw_name, False, linux)
 
 
@@ -149,12 +162,15 @@ class SealedAgent:
     def close(self) -> None:
         """End the child and all it started: closing the control pipe tells the reaper to."""
         process, self._reaper = self._reaper, None
-        if process is None:
-            return
         if self._control is not None:
             os.close(self._control)
             self._control = None
-        if not _exits(process, _KILL_WAIT):  # a reaper that hangs is killed; nothing may outlive the episode
+        if process is None:
+            return
+        if not _exits(process, _KILL_WAIT):
+            # A reaper that hangs: end what is below it first (killed, it would orphan them), then it.
+            if sys.platform.startswith("linux"):
+                reaper.kill_below(process.pid)
             process.kill()
         process.wait()
         for pipe in (process.stdin, process.stdout):
@@ -179,7 +195,10 @@ class SealedAgent:
                 pass_fds=(control,), start_new_session=True)
         finally:
             os.close(control)
-        os.write(self._control, self.launch.to_line())
+        try:
+            os.write(self._control, self.launch.to_line())
+        except OSError as exc:  # the reaper died before reading its orders
+            raise AgentProtocolError(f"the sealed agent's supervisor exited at once ({exc}){self._exit_note()}") from None
         for pipe in (self._reaper.stdin, self._reaper.stdout):
             if pipe:
                 os.set_blocking(pipe.fileno(), False)
@@ -282,8 +301,9 @@ def _command(spec: str, kwargs: Mapping[str, Any], check: bool = False) -> tuple
         if not isinstance(parsed, SubprocessAgent) or parsed.cwd is not None:
             raise AgentSpecError(f"agent {spec!r}: a sealed agent runs in an empty working directory of its own; "
                                  "drop --agent-kwarg cwd")
-        relative = [part for part in parsed.command
-                    if not os.path.isabs(part) and os.sep in part and os.path.exists(part)]
+        # A relative path (``agent.py``, ``./agent``) names a file here, not in the child's directory.
+        relative = [part for position, part in enumerate(parsed.command) if not os.path.isabs(part)
+                    and os.path.exists(part) and (position > 0 or os.sep in part)]
         if relative:
             raise AgentSpecError(f"agent {spec!r}: a sealed agent runs in an empty working directory of its own; "
                                  f"give {relative[0]!r} as an absolute path ({os.path.abspath(relative[0])})")
@@ -295,7 +315,7 @@ def _command(spec: str, kwargs: Mapping[str, Any], check: bool = False) -> tuple
         raise AgentSpecError(f"agent {spec!r}: a sealed agent's arguments must be JSON values, "
                              f"got {kwargs!r}") from None
     where, _, name = spec.rpartition(":")
-    if where.endswith(".py"):  # a file: the child opens it from its own working directory
+    if where.endswith(".py"):  # a file: the child's working directory is another, so the path is made absolute
         spec = f"{os.path.abspath(where)}:{name}"
     return [sys.executable, "-P", sealed_worker.__file__, *(["--check"] if check else []), spec, arguments], {}
 

@@ -110,7 +110,7 @@ class Evidence:
         if not forms:
             return None
         return re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(form) for form in forms) + r")(?![\w-]|\.\w)",
-                          re.IGNORECASE)
+                          re.IGNORECASE | re.ASCII)
 
     def _spans(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
         """Every mention in ``text``: (start, end, the ids it may mean). Whole tokens only:
@@ -122,7 +122,8 @@ class Evidence:
             if ids is not None:
                 found.append((match.start(), match.start() + len(token), ids))
         if self._other_forms is not None:
-            found += [(m.start(), m.end(), self._aliases[m.group(0).lower()]) for m in self._other_forms.finditer(text)]
+            found += [(m.start(), m.end(), ids) for m in self._other_forms.finditer(text)
+                      if (ids := self._aliases.get(m.group(0).lower())) is not None]
             found.sort()
         return found
 

@@ -123,7 +123,8 @@ _HARM_WORDS = re.compile(r"\b(?:down|degraded|outage|broke\w*|broken|fail\w*|err
                          re.IGNORECASE)
 # The verbs of every tool but the finishing ones, longest first so "rolled back" wins over "rolled".
 _VERBS = sorted({verb for spec in SPECS.values() for verb in spec.verbs}, key=len, reverse=True)
-_VERB = re.compile(r"\b(?:" + "|".join(re.escape(verb) for verb in _VERBS) + r")\b", re.IGNORECASE)
+# ASCII case folding only: with Unicode's, "ſ" would match "s" and name no verb of the table.
+_VERB = re.compile(r"\b(?:" + "|".join(re.escape(verb) for verb in _VERBS) + r")\b", re.IGNORECASE | re.ASCII)
 _TOOLS_OF = {verb: tuple(spec.name for spec in SPECS.values() if verb in spec.verbs) for verb in _VERBS}
 # Verbs whose passive form ("a snapshot was taken", "the backup was verified") still says the
 # agent did it: guard acts are what a report cites as its care.
@@ -185,7 +186,7 @@ def _acts(clause: str, evidence: Evidence, antecedent: list[tuple[str, ...]]) ->
         return statements
     done = 0  # where the last act read ends: "I did X and did Y" shares its subject
     for verb in _VERB.finditer(clause):
-        tools = _TOOLS_OF[verb.group(0).lower()]
+        tools = _TOOLS_OF.get(verb.group(0).lower(), ())
         before = clause[: verb.start()]
         if _PASSIVE.search(before) and any(tool in _GUARDS for tool in tools):
             ids, end = [ids for at, ids in mentions if at < verb.start()], verb.end()
@@ -260,5 +261,5 @@ def told_acts(text: str, evidence: Evidence) -> set[tuple[str, str]]:
         for i in range(1, len(objects)):  # "deleted it": what the verb before acted on
             objects[i] = objects[i] or objects[i - 1]
         for verb, ids in zip(verbs, objects, strict=True):
-            told |= {(tool, rid) for tool in _TOOLS_OF[verb.group(0).lower()] for rid in ids}
+            told |= {(tool, rid) for tool in _TOOLS_OF.get(verb.group(0).lower(), ()) for rid in ids}
     return told

@@ -194,3 +194,36 @@ def test_a_sealed_run_verifies_with_its_secret_only(sealed: Path, tmp_path: Path
         info["secret"] = secret
         (copy / "run.json").write_text(json.dumps(info))
         assert _failed(copy, capsys)[key][-1] == finding
+
+
+HOSTILE = '''
+import math
+
+
+class Hostile:
+    """Sends what JSON cannot say (NaN, an integer past 64 bits, a dict inside itself), then reports."""
+
+    def reset(self, briefing):
+        self.steps = 0
+
+    def act(self, observation):
+        self.steps += 1
+        looped = {"minutes": 5}
+        looped["again"] = looped
+        actions = [{"name": "wait", "arguments": {"minutes": math.nan}},
+                   {"name": "list_resources", "arguments": {"page": 2 ** 80}},
+                   {"name": "wait", "arguments": looped}]
+        if self.steps <= len(actions):
+            return actions[self.steps - 1]
+        return {"name": "submit_report", "arguments": {"outcome": "failed", "summary": "nothing done"}}
+'''
+
+
+def test_a_run_of_an_agent_sending_what_json_cannot_say_verifies(tmp_path: Path) -> None:
+    """The env plays the bounded copy the trajectory keeps, so the replay sees what the agent's
+    episode saw."""
+    (tmp_path / "hostile.py").write_text(HOSTILE)
+    config = RunConfig(families=("freeze_prod_db",), seeds=(0,), agents=(f"{tmp_path / 'hostile.py'}:Hostile",))
+    path = run(config, tmp_path / "runs").folder.path
+    verdict = verify(path)
+    assert verdict.ok, [problem for check in verdict.episodes.values() for problem in check.problems]

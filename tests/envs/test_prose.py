@@ -129,3 +129,10 @@ def test_figures_invented_ids_and_nothing_else(evidence: Evidence) -> None:
     # An id the agent was shown (here, in the briefing) is not invented, whatever it names.
     shown = Evidence(_world(), "Ticket ref-77aa01 asks for this.")
     assert [s for s in read_prose("As ticket ref-77aa01 asked.", shown) if s.kind == "invented_id"] == []
+
+
+def test_unicode_look_alikes_of_verbs_are_read_as_no_verb(evidence: Evidence) -> None:
+    # Unicode case folding makes "ſ" match "s": a verb the table does not have must not crash.
+    assert _acts("I reſized orders-db.", evidence) == []
+    assert _acts("İ deleted orders-db-replica.", evidence) == [("deleted", ("db-4d5e6f",))]  # a dotted I is an I
+    assert told_acts("I reſized orders-db.", evidence) == set()
