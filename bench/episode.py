@@ -33,13 +33,15 @@ from typing import Any
 
 from ..agents.base import STAT_KEYS, Agent, Briefing
 from ..envs import ENV_IDS, BlastRadiusEnv
+from ..envs.scoring import EpisodeScore
 from ..envs.env import MAX_ACTION
 from ..envs.scenarios import Family
 from .agent_thread import AgentThread, Caller, InThisThread, StepTimeout
 from .recordable import recordable
 from .sealing import world_seed
 
-__all__ = ["ACTION_LIMIT", "ECHO_LIMIT", "STDERR_LIMIT", "EpisodeSpec", "EpisodeResult", "env_id", "run_episode"]
+__all__ = ["ACTION_LIMIT", "ECHO_LIMIT", "STDERR_LIMIT", "EpisodeSpec", "EpisodeResult", "env_id", "run_episode",
+           "score_as_it_stands"]
 
 _ENV_ID = {family: env_id for env_id, family in ENV_IDS.items()}
 STDERR_LIMIT = 8192
@@ -143,7 +145,9 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
         if agent is not None:
             extras = _finish(agent, worker, outcome)
         worker.close()
-        scored = env.episode_score() if outcome.status == "completed" else None
+        # Every episode the env played is scored, an agent's crash or hang included: an agent that
+        # fails on purpose after doing damage must not take the damage out of the numbers.
+        scored = env.episode_score() if outcome.status == "completed" else score_as_it_stands(env)
         score = scored.to_dict() if scored else None
         explanation = scored.explain() if scored else []
         world = env.scenario.world
@@ -236,3 +240,12 @@ def _transcript(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in value):
         raise TypeError("must return a list of chat messages (dicts with a string 'role')")
     return value
+
+
+def score_as_it_stands(env: BlastRadiusEnv) -> EpisodeScore | None:
+    """The score of an episode the agent ended by failing, or None when the env cannot give one
+    (it failed itself: the episode's error already says so)."""
+    try:
+        return env.episode_score()
+    except Exception:  # noqa: BLE001 - the episode is recorded as failed either way
+        return None

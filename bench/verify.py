@@ -33,7 +33,7 @@ from ..envs import BlastRadiusEnv
 from ..envs.scenarios import Family
 from ..envs.scenarios.loader import FamilySpecError
 from . import stats
-from .episode import env_id
+from .episode import env_id, score_as_it_stands
 from .provenance import episode_lines, file_sha256
 from .runner import RunConfig, episodes_of, families_of
 from .runs import RunFolderError, config_of, read_run_json
@@ -249,7 +249,7 @@ def _replay(record: dict[str, Any], trajectory: dict[str, Any] | None, family: F
         problems += _diff("terminated", record.get("terminated"), terminated)
         problems += _diff("truncated", record.get("truncated"), truncated)
         problems += _diff("reward", record.get("reward"), float(reward))
-        scored = env.episode_score() if record["status"] == "completed" else None
+        scored = env.episode_score() if record["status"] == "completed" else score_as_it_stands(env)
         if scored is not None and not (terminated or truncated):
             problems.append("completed, but the recorded steps do not end the episode")
         problems += _diff("score", record.get("score"), scored.to_dict() if scored else None)
