@@ -77,6 +77,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the way to publishable numbers: every agent in a process of its own that sees "
                              "only its messages, as an unprivileged user when run as root, and worlds built "
                              "from a run secret written to run.json when the run ends (docs/agent-protocol.md)")
+    parser.add_argument("--sealed-env", action="append", default=[], metavar="NAME",
+                        help="with --sealed: pass this variable of your environment (an API key) to every "
+                             "sealed agent, whose environment is otherwise clean; repeat for several. Its "
+                             "name is recorded, never its value")
     secret = parser.add_mutually_exclusive_group()
     secret.add_argument("--secret-file", metavar="FILE",
                         help="with --sealed: read the run secret (64 hex digits, as run.json records it) from "
@@ -140,7 +144,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown difficulty {difficulty!r}{close_match(difficulty, levels)} for "
                              f"{', '.join(families)}; choose from {', '.join(sorted(levels))} or 'all'")
     secret = _secret(args)
-    agents = _agents(args.agent_items, args.step_timeout, args.sealed)
+    if args.sealed_env and not args.sealed:
+        raise UsageError("--sealed-env passes variables to sealed agents: add --sealed")
+    agents = _agents(args.agent_items, args.step_timeout, args.sealed, tuple(args.sealed_env))
     try:
         config = runner.RunConfig(families=families,
                                   difficulties=("all",) if "all" in difficulties else difficulties,
@@ -148,6 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                   agent_kwargs=tuple(kwargs for _, kwargs in agents)
                                   if any(kwargs for _, kwargs in agents) else (),
                                   step_timeout=args.step_timeout, sealed=args.sealed, secret=secret,
+                                  sealed_env=tuple(args.sealed_env),
                                   **({"size": args.size} if args.size else {}),
                                   **({"chaos": args.chaos} if args.chaos is not None else {}))
     except ValueError as exc:
@@ -172,8 +179,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _agents(items: list[tuple[str, str]] | None, timeout: float,
-            sealed: bool) -> list[tuple[str, dict[str, object]]]:
+def _agents(items: list[tuple[str, str]] | None, timeout: float, sealed: bool,
+            sealed_env: tuple[str, ...]) -> list[tuple[str, dict[str, object]]]:
     """The command line's agents with their kwargs, each made once (within ``timeout``) to check
     it can be: a wrong spec, an unknown argument, a missing extra or API key is a usage error,
     not a run of failed episodes. Sealed, each is made in a sealed process, as the run will
@@ -181,7 +188,7 @@ def _agents(items: list[tuple[str, str]] | None, timeout: float,
     from ..agents.loader import AgentSpecError, group_agent_args, resolve_agent
     from .agent_thread import AgentThread
     from .runner import DEFAULT_AGENTS
-    from .sealed import SealingError, check_agents, isolation
+    from .sealed import SealingError, check_agents, isolation, passed_env
 
     try:
         agents = group_agent_args(items) if items else [(spec, {}) for spec in DEFAULT_AGENTS]
@@ -189,7 +196,7 @@ def _agents(items: list[tuple[str, str]] | None, timeout: float,
         raise UsageError(str(exc)) from None
     if sealed:
         try:
-            check_agents(agents, timeout, isolation())
+            check_agents(agents, timeout, isolation(), passed_env(sealed_env))
         except (AgentSpecError, SealingError) as exc:
             raise UsageError(str(exc)) from None
         return agents

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import platform
 import subprocess
@@ -31,7 +32,7 @@ from ..envs.topology import DEFAULT_SIZE
 from . import leaderboard, provenance, stats
 from .agent_thread import DEFAULT_STEP_TIMEOUT
 from .episode import EpisodeSpec, env_id, run_episode
-from .sealed import Isolation, isolation, run_fields, sealed_factory
+from .sealed import Isolation, isolation, passed_env, run_fields, sealed_factory
 from .sealing import new_secret, parse_secret
 from .storage import SCHEMA_VERSION, RunFolder
 
@@ -53,7 +54,10 @@ class RunConfig:
     ``sealed`` runs every agent in a sealed process of its own (`blastradius.bench.sealed`) and
     builds each world from ``secret`` (64 hex digits; None: a fresh random one per run), which
     only a sealed run takes. The secret is never part of the config as recorded (`recorded`) or
-    of its `digest`: `run` writes it into ``run.json`` when the run ends.
+    of its `digest`: `run` writes it into ``run.json`` when the run ends. ``sealed_env`` names
+    variables of this process's environment that every sealed agent gets too (an API key): their
+    names are recorded, their values never, and they reach the agent on the supervisor's control
+    pipe, not on a command line.
     """
 
     families: tuple[str, ...] = tuple(FAMILIES)
@@ -67,8 +71,14 @@ class RunConfig:
     step_timeout: float = DEFAULT_STEP_TIMEOUT
     sealed: bool = False
     secret: str | None = None
+    sealed_env: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.sealed_env and not self.sealed:
+            raise ValueError("sealed_env passes variables to sealed agents only; add sealed=True (--sealed)")
+        bad = [name for name in self.sealed_env if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)]
+        if bad:
+            raise ValueError(f"sealed_env: {bad[0]!r} is not an environment variable's name")
         if self.secret is not None:
             if not self.sealed:
                 raise ValueError("a secret builds the worlds of a sealed run only; add sealed=True (--sealed)")
@@ -206,9 +216,10 @@ def _factories(config: RunConfig, where: Isolation | None) -> dict[str, Callable
     """Each agent's factory, by label: sealed ones when ``where`` is given, and then no code of
     the agents is loaded here, so none can reach the harness."""
     made: dict[str, Callable[[], Agent]] = {}
+    env = passed_env(config.sealed_env)
     for i, (spec, label) in enumerate(zip(config.agents, config.labels(), strict=True)):
         kwargs = config.kwargs_of(i)
-        made[label] = (sealed_factory(spec, kwargs, config.step_timeout, where) if where is not None
+        made[label] = (sealed_factory(spec, kwargs, config.step_timeout, where, env) if where is not None
                        else resolve_agent(spec, kwargs))
     return made
 

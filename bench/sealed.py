@@ -46,8 +46,8 @@ from . import reaper, sealed_worker
 from .agent_thread import StepTimeout
 from .reaper import AGENT_GONE, Launch, blocked_paths
 
-__all__ = ["UNPRIVILEGED_USER", "Isolation", "SealedAgent", "SealingError", "check_agents", "isolation", "run_fields",
-           "sealed_factory"]
+__all__ = ["UNPRIVILEGED_USER", "Isolation", "SealedAgent", "SealingError", "check_agents", "isolation", "passed_env",
+           "run_fields", "sealed_factory"]
 
 UNPRIVILEGED_USER = "nobody"
 """The user sealed agents run as when the harness runs as root."""
@@ -320,18 +320,33 @@ def _command(spec: str, kwargs: Mapping[str, Any], check: bool = False) -> tuple
     return [sys.executable, "-P", sealed_worker.__file__, *(["--check"] if check else []), spec, arguments], {}
 
 
-def sealed_factory(spec: str, kwargs: Mapping[str, Any], timeout: float,
-                   where: Isolation) -> Callable[[], SealedAgent]:
+def passed_env(names: Sequence[str]) -> dict[str, str]:
+    """The variables of this process's environment named to pass to every sealed agent.
+
+    Raises:
+        SealingError: one is not set here.
+    """
+    missing = [name for name in names if name not in os.environ]
+    if missing:
+        raise SealingError(f"--sealed-env {missing[0]}: there is no such variable in this environment; set it, "
+                           "or leave the option out")
+    return {name: os.environ[name] for name in names}
+
+
+def sealed_factory(spec: str, kwargs: Mapping[str, Any], timeout: float, where: Isolation,
+                   passed: Mapping[str, str] | None = None) -> Callable[[], SealedAgent]:
     """A factory of sealed agents for ``spec``: making one starts nothing, ``reset`` does.
+    ``passed`` is added to the agent's clean environment (`passed_env`).
 
     Raises:
         AgentSpecError: see `_command`.
     """
     command, env = _command(spec, kwargs)
-    return lambda: SealedAgent(command, env, timeout, where)
+    return lambda: SealedAgent(command, {**(passed or {}), **env}, timeout, where)
 
 
-def check_agents(agents: Sequence[tuple[str, Mapping[str, Any]]], timeout: float, where: Isolation) -> None:
+def check_agents(agents: Sequence[tuple[str, Mapping[str, Any]]], timeout: float, where: Isolation,
+                 passed: Mapping[str, str] | None = None) -> None:
     """Make each Python agent once in a sealed child, as a run would, and close it: a spec that
     does not load, or that the agent's user cannot read, is the user's mistake before the run
     starts. The children start together, so checking many agents costs about one start. A
@@ -346,7 +361,7 @@ def check_agents(agents: Sequence[tuple[str, Mapping[str, Any]]], timeout: float
         for spec, kwargs in agents:
             command, env = _command(spec, kwargs, check=True)
             if not spec.startswith(COMMAND_PREFIX):
-                started.append((spec, SealedAgent(command, env, timeout, where)))
+                started.append((spec, SealedAgent(command, {**(passed or {}), **env}, timeout, where)))
                 started[-1][1]._start()
         deadline = time.monotonic() + timeout
         for spec, agent in started:

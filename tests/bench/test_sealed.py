@@ -221,6 +221,8 @@ def test_the_secret_is_written_only_when_the_run_ends(tmp_path):
     (["--sealed", "--secret-file", "/nonexistent/secret"], "cannot read"),
     (["--sealed", "--agent", "blastradius.agents.noop:Nope"], "Did you mean 'NoopAgent'"),
     (["--sealed", "--agent", f"cmd:{sys.executable} sub/agent.py"], "absolute path"),
+    (["--sealed-env", "HOME"], "add --sealed"),
+    (["--sealed", "--sealed-env", "BLASTRADIUS_TEST_UNSET_VARIABLE"], "no such variable"),
 ])
 def test_sealed_usage_errors_exit_2(tmp_path, monkeypatch, capsys, extra, message):
     monkeypatch.chdir(tmp_path)
@@ -269,3 +271,24 @@ def test_perf_reports_the_sealed_overhead_per_step(capsys):
     assert report["sealed_ms"] > 0 and report["in_process_ms"] > 0 and report["start_ms"] > 0
     assert report["overhead_ms"] == pytest.approx(report["sealed_ms"] - report["in_process_ms"])
     assert report["isolation"]["user"]
+
+
+def test_sealed_env_takes_names_of_variables_only():
+    with pytest.raises(ValueError, match="not an environment variable's name"):
+        RunConfig(sealed=True, sealed_env=("NOT-A-NAME",))
+
+
+def test_sealed_env_passes_a_variable_by_name_and_records_only_its_name(shared, tmp_path, monkeypatch):
+    """An LLM agent's API key reaches the sealed agent through --sealed-env; run.json and the
+    recorded argv hold its name, never its value."""
+    agents = _agents_file(shared)
+    monkeypatch.setenv("BLASTRADIUS_TEST_KEY", "sk-not-a-real-key-123")
+    assert main(["run", "--family", FAMILY, "--seeds", "1", "--output-dir", str(tmp_path), "--quiet", "--sealed",
+                 "--sealed-env", "BLASTRADIUS_TEST_KEY", "--agent", f"{agents}:Inspector",
+                 "--agent-kwarg", f"look={shared}"]) == 0
+    [folder] = tmp_path.iterdir()
+    [record] = read_episodes(folder)
+    seen = json.loads(_summary_of(folder, record["key"]))
+    assert "BLASTRADIUS_TEST_KEY" in seen["env"]
+    run_json = (folder / "run.json").read_text()
+    assert "BLASTRADIUS_TEST_KEY" in run_json and "sk-not-a-real-key-123" not in run_json
