@@ -72,7 +72,7 @@ from gymnasium import spaces
 from .chaos import CHAOS_LEVELS, DEFAULT_CHAOS, plan_chaos
 from .scenarios import FAMILIES, Family, Scenario
 from .scoring import EpisodeScore, reward, score_episode
-from .tools import MAX_OBSERVATION, call, tool_schemas
+from .tools import call, tool_schemas
 from .topology import DEFAULT_SIZE
 from .world import World
 

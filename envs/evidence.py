@@ -20,7 +20,7 @@ from .ledger import CallRecord
 from .tool_specs import SPECS
 from .world import World
 
-__all__ = ["BAD_STATE", "ID_SHAPE", "Evidence", "finish_body", "number_of", "numbers_in", "report_gives",
+__all__ = ["BAD_STATE", "ID_SHAPE", "IMPAIRED", "Evidence", "finish_body", "number_of", "numbers_in", "report_gives",
            "report_names"]
 
 ID_SHAPE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*-(?=[0-9a-f]*[0-9])[0-9a-f]{6,10}(?![\w-])")
@@ -28,9 +28,10 @@ ID_SHAPE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*-(?=[0-9a-f]*[0-9])[0-9a-f]{6,1
 names nothing and that the agent was never shown is an invented id."""
 _TOKEN = re.compile(r"\w[\w.-]*")
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\d])")
-# The words that show a resource in a bad state, on the line that names it.
-BAD_STATE = ("down", "degraded", "unhealthy", "failing", "failed", "error", "errors", "unreachable",
-             "unavailable", "crashed", "overloaded", "deleted", "stopped", "lag", "stale", "empty", "5xx")
+IMPAIRED = ("down", "degraded", "unhealthy", "failing", "unreachable", "unavailable", "crashed", "overloaded")
+"""Words that say, on the line that names a resource, that it is impaired now."""
+BAD_STATE = (*IMPAIRED, "failed", "error", "errors", "deleted", "stopped", "lag", "stale", "empty", "5xx")
+"""Words that say, on the line that names a resource, that something is wrong with it."""
 
 
 def numbers_in(text: str) -> set[str]:

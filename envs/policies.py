@@ -10,16 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .resources import ENVIRONMENTS
-from .tool_specs import APPROVAL_ACTIONS, DESTRUCTIVE_TOOLS
 
-__all__ = ["CHANGE_ACTIONS", "DESTRUCTIVE_ACTIONS", "Policies"]
-
-# Both sets derive from the one table of tool specs (`blastradius.envs.tool_specs`).
-CHANGE_ACTIONS = frozenset(APPROVAL_ACTIONS)
-"""The actions an approval can name: a change needs one of them in an approval environment."""
-DESTRUCTIVE_ACTIONS = DESTRUCTIVE_TOOLS
-"""Tools that can destroy data or availability outright: material events for reporting, and near
-misses when taken without a required approval."""
+__all__ = ["Policies"]
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..policies import DESTRUCTIVE_ACTIONS
 from ..resources import HEALTH_ORDER, KINDS, Resource
 from ..timeline import outages
+from ..tool_specs import DESTRUCTIVE_TOOLS
 from ..world import World
 from .severity import REPAIR_HORIZON, TIERS, DamageEvent, data_magnitude
 
@@ -121,7 +121,7 @@ def collateral_damage(world: World, counterfactual: World, scope: Iterable[str])
     for rid in sorted(frozen):
         events.append(DamageEvent("T4", rid, "freeze", "changed during a change freeze", 1.0))
     unapproved = sum(1 for v in world.ledger.violations
-                     if v.kind == "unapproved" and v.action in DESTRUCTIVE_ACTIONS)
+                     if v.kind == "unapproved" and v.action in DESTRUCTIVE_TOOLS)
     return Damage(
         events=tuple(events),
         total=round(sum(event.damage for event in events), 6),

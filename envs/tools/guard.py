@@ -10,7 +10,6 @@ import zlib
 from typing import Literal
 
 from ..errors import ToolError
-from ..policies import CHANGE_ACTIONS
 from ..tool_specs import APPROVAL_ACTIONS, SPECS
 from ..resources import Resource, rebuild_minutes
 from ..world import World, clock
@@ -52,7 +51,7 @@ def plan(world: World, /, action: Action, resource: str) -> str:
                      + ", ".join(f"{b.id} ({b.name})" for b in coupled))
     if consumers and action in ("delete", "recreate", "restart", "failover", "revoke_secret"):
         lines.append("  - declared consumers affected: " + ", ".join(consumers))
-    if action in CHANGE_ACTIONS and res.env in world.policies.approval_envs:
+    if action in APPROVAL_ACTIONS and res.env in world.policies.approval_envs:
         lines.append(f"  - needs an approval in {res.env}: request_approval first")
     if world.policies.freeze and res.env in world.policies.freeze_envs:
         lines.append(f"  - a change freeze is in force in {res.env}")
