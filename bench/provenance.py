@@ -21,16 +21,16 @@ whether the numbers are the ones the run wrote. ``run.json`` records both:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..agents.loader import agent_code
+from .storage import episode_lines
 
-__all__ = ["RowProvenance", "agent_provenance", "agents_provenance", "content_hashes", "episode_lines",
-           "file_sha256", "row_provenance"]
+__all__ = ["RowProvenance", "agent_provenance", "agents_provenance", "content_hashes", "file_sha256",
+           "row_provenance"]
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 _CHUNK = 1 << 20
@@ -86,27 +86,12 @@ def content_hashes(run_dir: Path) -> dict[str, Any]:
             wrote every line itself, so this is a bug or a change made during the run).
     """
     episodes: dict[str, str] = {}
-    for number, line in enumerate(episode_lines(run_dir), start=1):
-        episodes[_key_of(line, number)] = hashlib.sha256(line).hexdigest()
+    for line in episode_lines(run_dir):
+        key = line.record.get("key") if line.record is not None else None
+        if not isinstance(key, str):
+            raise ValueError(f"episodes.jsonl line {line.number} {line.problem or 'is an episode record with no key'}")
+        episodes[key] = hashlib.sha256(line.raw).hexdigest()
     return {"episodes": episodes, "summary": file_sha256(run_dir / "summary.json")}
-
-
-def episode_lines(run_dir: Path) -> list[bytes]:
-    """The lines of ``episodes.jsonl`` as bytes, without their newlines: what is hashed."""
-    data = (run_dir / "episodes.jsonl").read_bytes()
-    if not data:
-        return []
-    return data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
-
-
-def _key_of(line: bytes, number: int) -> str:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        raise ValueError(f"episodes.jsonl line {number} is not JSON") from None
-    if not isinstance(record, dict) or not isinstance(record.get("key"), str):
-        raise ValueError(f"episodes.jsonl line {number} is not an episode record with a key")
-    return record["key"]
 
 
 @dataclass(frozen=True)

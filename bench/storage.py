@@ -13,13 +13,13 @@ import os
 import re
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .recordable import dumps
 
-__all__ = ["RunFolder", "SCHEMA_VERSION", "load_schema", "read_episodes"]
+__all__ = ["EpisodeLine", "RunFolder", "SCHEMA_VERSION", "episode_lines", "load_schema", "read_episodes"]
 
 SCHEMA_VERSION = 1
 _SCHEMAS = Path(__file__).parent / "schemas"
@@ -78,6 +78,48 @@ class RunFolder:
         return json.loads((self.path / "trajectories" / _file_name(key)).read_text())
 
 
+class EpisodeLine(NamedTuple):
+    """One line of ``episodes.jsonl`` as written.
+
+    Attributes:
+        number: its line number, from 1.
+        raw: its exact bytes, without the newline: what ``run.json`` fingerprints.
+        record: the episode record, or None when the line is not a JSON object.
+        problem: why it is not (empty when it is).
+        torn: it is the last line and has no newline: the run was stopped while writing it.
+    """
+
+    number: int
+    raw: bytes
+    record: dict[str, Any] | None
+    problem: str
+    torn: bool
+
+
+def episode_lines(path: Path) -> list[EpisodeLine]:
+    """Every line of the run folder ``path``'s ``episodes.jsonl`` (none if it has none): the one
+    reading of that file that records, fingerprints and replays all share."""
+    file = path / "episodes.jsonl"
+    data = file.read_bytes() if file.exists() else b""
+    # Lines end at "\n" only: a record's strings may hold other line breaks (U+2028...).
+    raws = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n") if data else []
+    lines = []
+    for number, raw in enumerate(raws, start=1):
+        torn = number == len(raws) and not data.endswith(b"\n")
+        try:
+            record = json.loads(raw)
+        except ValueError as exc:
+            where = f" ({exc.msg} at column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            lines.append(EpisodeLine(number, raw, None, f"is not valid JSON{where}", torn))
+            continue
+        if not isinstance(record, dict):
+            lines.append(EpisodeLine(number, raw, None, f"is a JSON {type(record).__name__}, not an episode record",
+                                     torn))
+            continue
+        lines.append(EpisodeLine(number, raw, record, "", torn))
+    return lines
+
+
 def read_episodes(path: Path, on_torn: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """The episode records of a run folder, strictly.
 
@@ -86,32 +128,22 @@ def read_episodes(path: Path, on_torn: Callable[[str], None] | None = None) -> l
     other line that is not a JSON object raises ValueError naming its line number, so an edited
     or damaged record can never silently drop out of a leaderboard.
     """
-    return list(_lines(path / "episodes.jsonl", on_torn))
-
-
-def _lines(path: Path, on_torn: Callable[[str], None] | None) -> Iterator[dict[str, Any]]:
-    if not path.exists():
-        return
-    text = path.read_text()
-    # Lines end at "\n" only: a record's strings may hold other line breaks (U+2028...).
-    lines = text.split("\n")[:-1] if text.endswith("\n") else text.split("\n") if text else []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == len(lines) and not text.endswith("\n"):
-                message = (f"{path}: skipped the torn last line {number} (the run was stopped while "
-                           "writing it); resume or rerun the run to get that episode")
-                if on_torn is None:
-                    warnings.warn(message, stacklevel=3)
-                else:
-                    on_torn(message)
-                return
-            raise ValueError(f"{path}: line {number} is not valid JSON ({exc.msg} at column {exc.colno}); "
-                             "only a torn last line may be skipped, so restore or remove this line") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{path}: line {number} is a JSON {type(record).__name__}, not an episode record")
-        yield record
+    records = []
+    file = path / "episodes.jsonl"
+    for line in episode_lines(path):
+        if line.record is not None:
+            records.append(line.record)
+        elif line.torn and line.problem.startswith("is not valid JSON"):
+            message = (f"{file}: skipped the torn last line {line.number} (the run was stopped while "
+                       "writing it); resume or rerun the run to get that episode")
+            if on_torn is None:
+                warnings.warn(message, stacklevel=2)
+            else:
+                on_torn(message)
+        else:
+            raise ValueError(f"{file}: line {line.number} {line.problem}; only a torn last line may be skipped, "
+                             "so restore or remove this line")
+    return records
 
 
 def _file_name(key: str) -> str:

@@ -34,11 +34,11 @@ from ..envs.scenarios import Family
 from ..envs.scenarios.loader import FamilySpecError
 from . import stats
 from .episode import env_id, score_as_it_stands
-from .provenance import episode_lines, file_sha256
+from .provenance import file_sha256
 from .runner import RunConfig, episodes_of, families_of
 from .runs import RunFolderError, config_of, read_run_json
 from .sealing import parse_secret, world_seed
-from .storage import RunFolder
+from .storage import EpisodeLine, RunFolder, episode_lines
 
 __all__ = ["EpisodeCheck", "Verdict", "render", "verify"]
 
@@ -84,8 +84,9 @@ def verify(path: Path) -> Verdict:
     except FamilySpecError as exc:
         raise RunFolderError(f"cannot rebuild the run's families: {exc}") from None
     verdict = Verdict()
-    records = _records(path, verdict)
-    _check_fingerprints(path, info, records, verdict)
+    lines = _records(episode_lines(path), verdict)
+    _check_fingerprints(path, info, lines, verdict)
+    records = {key: line.record for key, line in lines.items() if line.record is not None}
     planned = {spec.key for spec in episodes_of(config)}
     for key in sorted(planned - set(records)):
         if not verdict.episode(key).problems:  # not already missing from the fingerprints
@@ -127,45 +128,35 @@ def render(verdict: Verdict) -> str:
 # -- the passes -----------------------------------------------------------------------------------
 
 
-def _records(path: Path, verdict: Verdict) -> dict[str, dict[str, Any]]:
-    """The parsable episode records by key; every other line is a problem."""
-    records: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(episode_lines(path), start=1):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            verdict.run_problems.append(f"episodes.jsonl line {number} is not JSON")
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
-            verdict.run_problems.append(f"episodes.jsonl line {number} is not an episode record with a key")
-        elif record["key"] in records:
-            verdict.episode(record["key"]).problems.append(f"recorded twice (again on line {number})")
+def _records(lines: list[EpisodeLine], verdict: Verdict) -> dict[str, EpisodeLine]:
+    """The episode lines with a record, by key; every other line is a problem."""
+    records: dict[str, EpisodeLine] = {}
+    for line in lines:
+        key = line.record.get("key") if line.record is not None else None
+        if not isinstance(key, str):
+            verdict.run_problems.append(f"episodes.jsonl line {line.number} "
+                                        f"{line.problem or 'is an episode record with no key'}")
+        elif key in records:
+            verdict.episode(key).problems.append(f"recorded twice (again on line {line.number})")
         else:
-            records[record["key"]] = record
+            records[key] = line
     return records
 
 
-def _check_fingerprints(path: Path, info: dict[str, Any], records: dict[str, dict[str, Any]],
-                        verdict: Verdict) -> None:
+def _check_fingerprints(path: Path, info: dict[str, Any], lines: dict[str, EpisodeLine], verdict: Verdict) -> None:
     hashes = info.get("content_sha256")
     if not isinstance(hashes, dict):
         verdict.run_problems.append("run.json has no content_sha256: the run did not finish, or was written "
                                     "by a blastradius that did not record them")
         return
-    recorded: dict[str, str] = hashes.get("episodes") or {}
-    lines = {}
-    for line in episode_lines(path):
-        try:
-            lines.setdefault(json.loads(line).get("key"), line)
-        except (ValueError, AttributeError):
-            continue  # already a problem of _records
+    recorded = hashes.get("episodes") if isinstance(hashes.get("episodes"), dict) else {}
     for key, digest in recorded.items():
         if key not in lines:
             verdict.episode(key).problems.append("missing from episodes.jsonl (run.json recorded it)")
-        elif hashlib.sha256(lines[key]).hexdigest() != digest:
+        elif hashlib.sha256(lines[key].raw).hexdigest() != digest:
             verdict.episode(key).problems.append("its line in episodes.jsonl changed since the run "
                                                  "(sha256 differs from run.json's)")
-    for key in records:
+    for key in lines:
         if key not in recorded:
             verdict.episode(key).problems.append("an extra episode: run.json recorded no such line")
     if not (path / "summary.json").is_file():
