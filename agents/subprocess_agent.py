@@ -36,7 +36,8 @@ from typing import IO, Any
 from .base import Action, Briefing
 from .errors import AgentProtocolError, AgentSpecError
 
-__all__ = ["MAX_LINE", "PROTOCOL_VERSION", "STDERR_LIMIT", "SubprocessAgent", "action_of", "reset_message"]
+__all__ = ["MAX_LINE", "PROTOCOL_VERSION", "STDERR_LIMIT", "SubprocessAgent", "action_of", "reset_message",
+           "stderr_tail"]
 
 PROTOCOL_VERSION = 1
 MAX_LINE = 1 << 20
@@ -95,13 +96,7 @@ class SubprocessAgent:
 
     def stderr(self) -> str:
         """The last `STDERR_LIMIT` bytes the child wrote to stderr (this episode's child)."""
-        if self._stderr is None or self._stderr.closed:
-            return ""
-        self._stderr.flush()
-        size = self._stderr.seek(0, os.SEEK_END)
-        self._stderr.seek(max(0, size - STDERR_LIMIT))
-        tail = self._stderr.read().decode("utf-8", errors="replace")
-        return ("[...] " if size > STDERR_LIMIT else "") + tail
+        return stderr_tail(self._stderr)
 
     def close(self) -> None:
         """End the child: close its stdin, give it a moment to exit, then kill its process group."""
@@ -211,3 +206,14 @@ def _kill(process: subprocess.Popen[str]) -> None:
         pass
     with contextlib.suppress(subprocess.TimeoutExpired):  # a process that survives SIGKILL
         process.wait(5)
+
+
+def stderr_tail(file: IO[bytes] | None) -> str:
+    """The last `STDERR_LIMIT` bytes of a child's stderr file, "[...] " first when cut; empty
+    when there is none (yet, or any more)."""
+    if file is None or file.closed:
+        return ""
+    file.flush()
+    size = file.seek(0, os.SEEK_END)
+    file.seek(max(0, size - STDERR_LIMIT))
+    return ("[...] " if size > STDERR_LIMIT else "") + file.read().decode("utf-8", errors="replace")

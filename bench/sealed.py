@@ -41,7 +41,7 @@ from typing import IO, Any
 from ..agents.base import Action, Briefing
 from ..agents.errors import AgentProtocolError, AgentSpecError
 from ..agents.loader import COMMAND_PREFIX, resolve_agent
-from ..agents.subprocess_agent import MAX_LINE, STDERR_LIMIT, SubprocessAgent, action_of, reset_message
+from ..agents.subprocess_agent import MAX_LINE, SubprocessAgent, action_of, reset_message, stderr_tail
 from . import reaper, sealed_worker
 from .agent_thread import StepTimeout
 from .reaper import AGENT_GONE, Launch, blocked_paths
@@ -152,12 +152,8 @@ class SealedAgent:
         return action_of(self._receive(deadline, "act()"), self._stderr_note)
 
     def stderr(self) -> str:
-        """The last `STDERR_LIMIT` bytes the child (and the reaper) wrote to stderr."""
-        if self._stderr is None or self._stderr.closed:
-            return ""
-        size = self._stderr.seek(0, os.SEEK_END)
-        self._stderr.seek(max(0, size - STDERR_LIMIT))
-        return ("[...] " if size > STDERR_LIMIT else "") + self._stderr.read().decode("utf-8", errors="replace")
+        """The tail of what the child (and the reaper) wrote to stderr (`stderr_tail`)."""
+        return stderr_tail(self._stderr)
 
     def close(self) -> None:
         """End the child and all it started: closing the control pipe tells the reaper to."""
