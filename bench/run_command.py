@@ -55,6 +55,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent-kwarg", action=_InOrder, const=KWARG, dest="agent_items", metavar="KEY=VALUE",
                         help="a keyword argument for the nearest --agent before it (repeatable); VALUE is "
                              "parsed as JSON when it parses (7, 0.2, null, {...}), else taken as a string")
+    parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                        help="episodes to run at once, each on a thread of its own (for agents that wait on a "
+                             "model); the results are the same whatever N (default: %(default)s)")
     parser.add_argument("--step-timeout", type=positive_float, default=DEFAULT_STEP_TIMEOUT, metavar="SECONDS",
                         help="seconds each agent call may take before its episode ends as 'timeout' "
                              "(default: %(default)g)")
@@ -165,7 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if show:
             print(f"\r{done}/{total} {record['key']:<70}", end="", file=sys.stderr, flush=True)
 
-    outcome = runner.run(config, Path(args.output_dir), argv=_without_secret(sys.argv), progress=progress)
+    outcome = runner.run(config, Path(args.output_dir), argv=_without_secret(sys.argv), progress=progress,
+                         jobs=args.jobs)
     if show:
         print(file=sys.stderr)
     if args.json:

@@ -1,8 +1,9 @@
 """The runner: episodes over families x difficulties x seeds x agents, into one run folder.
 
-Sequential and deterministic: the same config gives the same ``episodes.jsonl``, timing fields
-aside (a sealed run: the same config and ``secret``). One episode's crash or hang is recorded as
-its ``error`` or ``timeout`` and never loses the run.
+Deterministic: the same config gives the same records, timing fields aside (a sealed run: the
+same config and ``secret``), one episode after another or several at once (``jobs``: then
+``episodes.jsonl`` holds them in the order they ended). One episode's crash or hang is recorded
+as its ``error`` or ``timeout`` and never loses the run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -141,8 +143,13 @@ def episodes_of(config: RunConfig) -> list[EpisodeSpec]:
 
 
 def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (),
-        progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> RunOutcome:
+        progress: Callable[[int, int, dict[str, Any]], None] | None = None, jobs: int = 1) -> RunOutcome:
     """Run every episode of ``config`` into a new folder under ``output_dir``.
+
+    ``jobs`` episodes run at once, each on a thread of its own (an agent's time goes mostly to
+    waiting for a model, and the simulation is cheap); ``episodes.jsonl`` gets each line as its
+    episode ends, and the records, the summary and the leaderboard are the same whatever
+    ``jobs`` is (`RunOutcome.episodes` is in the order of `episodes_of`).
 
     A sealed run's folder is readable by its owner only while the run goes on (its agents run as
     another user when the harness is root); when the run ends, however it ends, ``run.json``
@@ -161,12 +168,16 @@ def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (),
     folder.write_json("run.json", info)
     outcome = RunOutcome(folder)
     specs = episodes_of(config)
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     try:
-        for index, spec in enumerate(specs):
-            record = _safely(spec, families[spec.family], factories[spec.agent], config, folder)
-            outcome.episodes.append(record)
-            if progress:
-                progress(index + 1, len(specs), record)
+        if jobs == 1:  # in this thread, so that Ctrl-C reaches the episode (and its agent) at once
+            for index, spec in enumerate(specs):
+                outcome.episodes.append(_safely(spec, families[spec.family], factories[spec.agent], config, folder))
+                if progress:
+                    progress(index + 1, len(specs), outcome.episodes[-1])
+        else:
+            outcome.episodes = _at_once(specs, jobs, families, factories, config, folder, progress)
     finally:
         info.update(run_fields(config.secret, where))
         folder.write_json("run.json", info)
@@ -180,6 +191,25 @@ def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (),
     # Written again now that the records are final: their fingerprints, for `blastradius verify`.
     folder.write_json("run.json", {**info, "content_sha256": provenance.content_hashes(folder.path)})
     return outcome
+
+
+def _at_once(specs: list[EpisodeSpec], jobs: int, families: dict[str, Family],
+             factories: dict[str, Callable[[], Agent]], config: RunConfig, folder: RunFolder,
+             progress: Callable[[int, int, dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+    """Run ``specs`` ``jobs`` at a time; the records in ``specs`` order. On Ctrl-C no new episode
+    starts, and those running finish and are recorded."""
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="episode") as pool:
+        running = [pool.submit(_safely, spec, families[spec.family], factories[spec.agent], config, folder)
+                   for spec in specs]
+        try:
+            for done, future in enumerate(as_completed(running), start=1):
+                if progress:
+                    progress(done, len(specs), future.result())
+        except BaseException:
+            for future in running:
+                future.cancel()
+            raise
+    return [future.result() for future in running]
 
 
 def _safely(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent], config: RunConfig,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import warnings
 import zlib
 from collections.abc import Callable
@@ -45,6 +46,8 @@ class RunFolder:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Episodes run at once (``--jobs``) append from their own threads: one line at a time.
+        self._appending = threading.Lock()
 
     @classmethod
     def create(cls, path: Path) -> RunFolder:
@@ -69,7 +72,7 @@ class RunFolder:
         name = _file_name(record["key"])
         text, line = _json(trajectory, _TRAJECTORY_CHARS), _json(record, _RECORD_CHARS)
         (self.path / "trajectories" / name).write_text(text + "\n")
-        with open(self.path / "episodes.jsonl", "a") as out:
+        with self._appending, open(self.path / "episodes.jsonl", "a") as out:
             out.write(line + "\n")
             out.flush()
             os.fsync(out.fileno())
