@@ -39,6 +39,11 @@ _COMPACT = JSONEncoder(sort_keys=True, allow_nan=False)
 
 def recordable(value: Any, max_chars: int, max_string: int | None = None) -> Any:
     """A copy of ``value`` as plain JSON: what `dumps` writes of it, read back."""
+    if type(value) is str and len(value) <= min(max_chars if max_string is None else max_string,
+                                                (max_chars - 2) // (6 if value.isascii() else 12)):
+        # Written whole whatever it holds (JSON spends at most 6 characters on an ASCII one, 12
+        # on any other), and read back the same: a string, on every step, needs no round trip.
+        return value
     return json.loads(dumps(value, max_chars, max_string))
 
 

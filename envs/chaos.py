@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .scenarios.base import Scenario
+from .topology import pick
 from .world import DAY, World
 from .tool_specs import SPECS
 
@@ -130,15 +130,15 @@ def plan_chaos(rng: np.random.Generator, scenario: Scenario, level: int) -> Chao
     bystanders = [rid for rid in world.resources if rid not in spared]
     faults = []
     for _ in range(2 * level):
-        kind = str(rng.choice(list(_INFRA)))
+        kind = pick(rng, list(_INFRA))
         kinds = _INFRA[kind][0]
         if kind == "zone_outage":
-            region = str(rng.choice(sorted({world.resources[r].region for r in bystanders} or {"none"})))
+            region = pick(rng, sorted({world.resources[r].region for r in bystanders} or {"none"}))
             targets = tuple(r for r in bystanders if world.resources[r].region == region
                             and world.resources[r].kind in ("service", "cache"))
         else:
             pool = [r for r in bystanders if world.resources[r].kind in kinds]
-            targets = (str(rng.choice(pool)),) if pool else ()
+            targets = (pick(rng, pool),) if pool else ()
         start, duration = int(rng.integers(0, 240)), int(rng.integers(15, 120))
         if targets:
             faults.append(Fault(kind, targets, start, duration))
@@ -147,9 +147,7 @@ def plan_chaos(rng: np.random.Generator, scenario: Scenario, level: int) -> Chao
 
 def _critical(world: World, scenario: Scenario) -> set[str]:
     """Every resource the task names, touches or depends on, with all their providers."""
-    named = set(scenario.scope) | _ids(scenario.briefing) | _ids(scenario.facts)
-    for call in (*scenario.reference, *scenario.reckless):
-        named |= _ids(call)
+    named = set(scenario.scope) | _ids(scenario.briefing, scenario.facts, scenario.reference, scenario.reckless)
     named &= set(world.resources)
     spared, todo = set(named), list(named)
     while todo:
@@ -160,18 +158,16 @@ def _critical(world: World, scenario: Scenario) -> set[str]:
     return spared
 
 
-def _ids(value: Any) -> set[str]:
-    if isinstance(value, str):
-        return set(_ID.findall(value))
-    if isinstance(value, dict):
-        return _ids_of(value.values())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return _ids_of(value)
-    return set()
-
-
-def _ids_of(values: Iterable[Any]) -> set[str]:
-    found: set[str] = set()
-    for value in values:
-        found |= _ids(value)
-    return found
+def _ids(*values: Any) -> set[str]:
+    """The ids in every string of ``values``, at any depth of dicts (their values), lists,
+    tuples and sets. One search of them all, a line each: an id never spans a line."""
+    texts, todo = [], list(values)
+    while todo:
+        value = todo.pop()
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            todo.extend(value)
+    return set(_ID.findall("\n".join(texts)))

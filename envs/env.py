@@ -66,9 +66,9 @@ import string
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 from gymnasium import spaces
 
+from . import builds
 from .chaos import CHAOS_LEVELS, DEFAULT_CHAOS, plan_chaos
 from .scenarios import FAMILIES, Family, Scenario
 from .scoring import EpisodeScore, reward, score_episode
@@ -130,13 +130,11 @@ class BlastRadiusEnv(gym.Env[str, Any]):
             raise ValueError(f"chaos must be one of {CHAOS_LEVELS}, got {self.chaos!r}")
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; the options are 'difficulty' and 'chaos'")
-        # The no-op counterfactual is the same build from the same generator state, made now
-        # so that scoring at the end costs what the episode changed, not a second build.
-        state = self.np_random.bit_generator.state
-        self.scenario = self.family.build(self.np_random, self.difficulty, self.size)
-        replay = type(self.np_random.bit_generator)()
-        replay.state = state
-        self._counterfactual = self.family.build(np.random.Generator(replay), self.difficulty, self.size).world
+        # The agent plays a copy of the build and the no-op counterfactual is another, made now
+        # so that scoring at the end costs what the episode changed (`blastradius.envs.builds`).
+        pristine = builds.build(self.family, self.difficulty, self.size, self.np_random)
+        self.scenario = builds.playable(pristine)
+        self._counterfactual = pristine.world.clone()
         self._scored = None
         # Chaos is drawn after the build, so a seed's world is the same at every chaos level,
         # and applied to both runs, so the damage it does is never the agent's.

@@ -10,6 +10,7 @@ of its forms, and the agent had seen X".
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -87,6 +88,7 @@ class Evidence:
         self.calls: Sequence[CallRecord] = world.ledger.calls
         # A call counts as done if it worked, or if it changed something before failing (a timeout).
         self.effective = [call for call in self.calls if not call.error or call.changes]
+        self._found: dict[str, list[tuple[int, int, tuple[str, ...]]]] = {}  # text -> its `_spans`
 
     # -- naming ----------------------------------------------------------------------------
 
@@ -115,17 +117,27 @@ class Evidence:
 
     def _spans(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
         """Every mention in ``text``: (start, end, the ids it may mean). Whole tokens only:
-        "orders-db" is not named by "orders-db-replica" or "orders-db.internal"."""
-        found = []
-        for match in _TOKEN.finditer(text):
-            token = match.group(0).rstrip(".-")  # a sentence's full stop is not part of a name
-            ids = self._aliases.get(token.lower())
+        "orders-db" is not named by "orders-db-replica" or "orders-db.internal".
+
+        Found once per text (the briefing and a report's lines are read again and again); the
+        list is shared, not to be changed."""
+        found = self._found.get(text)
+        if found is not None:
+            return found
+        aliases, found = self._aliases, []
+        # Lower case keeps every offset of ASCII text (every observation): lowered once, not a token at a time.
+        plain = text.isascii()
+        for match in _TOKEN.finditer(text.lower() if plain else text):
+            token = match.group().rstrip(".-")  # a sentence's full stop is not part of a name
+            ids = aliases.get(token if plain else token.lower())
             if ids is not None:
-                found.append((match.start(), match.start() + len(token), ids))
+                start = match.start()
+                found.append((start, start + len(token), ids))
         if self._other_forms is not None:
             found += [(m.start(), m.end(), ids) for m in self._other_forms.finditer(text)
-                      if (ids := self._aliases.get(m.group(0).lower())) is not None]
+                      if (ids := aliases.get(m.group(0).lower())) is not None]
             found.sort()
+        self._found[text] = found
         return found
 
     def resolve(self, reference: Any) -> tuple[str, ...]:
@@ -220,11 +232,11 @@ class Evidence:
             text = call.observation
             # One scan of the whole answer, then its mentions grouped by line (a line is where a
             # shared name is told apart by the id beside it).
-            starts = [0, *(at + 1 for at, char in enumerate(text) if char == "\n")]
+            lines = text.split("\n")
+            starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
             by_line: dict[int, list[tuple[str, ...]]] = {}
             for start, _, ids in self._spans(text):
                 by_line.setdefault(bisect.bisect_right(starts, start) - 1, []).append(ids)
-            lines = text.split("\n")
             shown[call.index] = [(lines[number].lower(), frozenset(_meant(groups)))
                                  for number, groups in sorted(by_line.items())]
         return shown

@@ -70,6 +70,13 @@ class Ledger:
     _moved: set[str] = field(default_factory=set, repr=False)
     _touched: set[str] = field(default_factory=set, repr=False)
 
+    def copy(self) -> Ledger:
+        """A ledger with the same records that records on its own (`blastradius.envs.world.World.clone`);
+        the records themselves are immutable and shared."""
+        return Ledger(list(self.calls), list(self.changes), list(self.health), list(self.events),
+                      list(self.violations), {rid: list(points) for rid, points in self._timelines.items()},
+                      set(self._moved), set(self._touched))
+
     def record_change(self, change: Change) -> None:
         self.changes.append(change)
         self._touched.add(change.resource)

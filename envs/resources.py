@@ -24,6 +24,7 @@ __all__ = [
     "KindSpec",
     "Lifecycle",
     "Resource",
+    "own_copy",
     "own_health",
     "rebuild_minutes",
 ]
@@ -114,13 +115,24 @@ class Resource:
             raise ValueError(f"resource {self.id!r}: unknown kind {self.kind!r}; known: {sorted(KINDS)}")
         if self.env not in ENVIRONMENTS:
             raise ValueError(f"resource {self.id!r}: unknown environment {self.env!r}")
-        unknown = set(self.attrs) - set(spec.attributes)
-        if unknown:
+        if not self.attrs.keys() <= spec.attributes.keys():
+            unknown = self.attrs.keys() - spec.attributes.keys()
             raise ValueError(
                 f"resource {self.id!r} ({self.kind}): unknown attributes {sorted(unknown)}; "
                 f"a {self.kind} has {sorted(spec.attributes)}"
             )
         self.attrs = {**spec.attributes, **self.attrs}
+
+    def copy(self) -> Resource:
+        """An equal resource with its own copy of each attribute its kind declares as a dict, list
+        or set (a service's credentials, a config's settings); every other value is immutable,
+        or replaced whole by `World.set`, never changed in place."""
+        attrs = dict(self.attrs)
+        for name in _CONTAINER_ATTRIBUTES[self.kind]:
+            attrs[name] = own_copy(attrs[name])
+        twin = Resource.__new__(Resource)
+        twin.__dict__ = {**vars(self), "attrs": attrs}  # every other field holds an immutable value
+        return twin
 
     @property
     def exists(self) -> bool:
@@ -131,6 +143,25 @@ class Resource:
         volume = self.attrs.get("volume", "")
         return backup.kind == "backup" and backup.attrs["source"] == self.id and bool(volume) \
             and backup.attrs["volume"] == volume
+
+
+_CONTAINERS = frozenset({dict, list, set})
+_CONTAINER_ATTRIBUTES = {spec.name: tuple(name for name, default in spec.attributes.items() if type(default) in _CONTAINERS)
+                         for spec in KINDS.values()}
+
+
+def own_copy(value: Any) -> Any:
+    """``value`` with every dict, list and set in it copied: a copy of a world must not see a
+    change made in place to an attribute of the original (a scenario edits its fresh build so).
+    Tuples are shared: an attribute's tuple holds immutable values."""
+    kind = type(value)
+    if kind is dict:
+        return {key: own_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [own_copy(item) for item in value]
+    if kind is set:
+        return set(value)
+    return value
 
 
 def own_health(resource: Resource, now: int) -> Health:

@@ -3,10 +3,17 @@
 A deterministic discrete-event simulation with no Gymnasium in it. Every state change goes
 through `World.set`, which records it in the ledger and re-derives health only for what depends
 on the changed resource, so a step costs in proportion to what it touches.
+
+`World.clone` copies a world several times faster than building it again: an episode's no-op
+counterfactual and every later episode of the same seed start as clones of one build
+(`blastradius.envs.builds`). Edges, scheduled events and the rules registered with `World.on`
+and `World.watch` are shared by the copies, so a rule keeps what it remembers in `World.rules`,
+never in its closure.
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +22,7 @@ from typing import Any
 from .errors import ToolError, did_you_mean
 from .ledger import Change, Ledger
 from .policies import Policies
-from .resources import HEALTH_ORDER, Edge, Health, Resource, own_health
+from .resources import HEALTH_ORDER, Edge, Health, Resource, own_copy, own_health
 
 __all__ = ["DAY", "Event", "World", "clock"]
 
@@ -78,8 +85,39 @@ class World:
         self._seq = 0
         self._handlers: dict[str, EventHandler] = {"set": _apply_set, "recheck": _recheck}
         self._watchers: dict[str, list[Watcher]] = {}
+        # What world rules remember between the changes they react to, by rule: copied with the
+        # world, unlike the rules themselves.
+        self.rules: dict[str, Any] = {}
         self._cause = "world"
         self._started = False
+
+    def clone(self) -> World:
+        """A copy that shares nothing mutable with this world, event handlers and watchers aside
+        (see the module docstring). ``copy.deepcopy`` would take longer than a new build."""
+        twin = World.__new__(World)
+        twin.policies, twin.now, twin.start_time = self.policies, self.now, self.start_time
+        twin.resources = {rid: resource.copy() for rid, resource in self.resources.items()}
+        twin.ledger = self.ledger.copy()
+        twin.health = dict(self.health)
+        twin.approvals = set(self.approvals)
+        twin.owner_notes = {rid: list(notes) for rid, notes in self.owner_notes.items()}
+        twin.logs = {rid: list(lines) for rid, lines in self.logs.items()}
+        twin.runbook, twin.ticket, twin.lockout = self.runbook, self.ticket, self.lockout
+        twin.finish = copy.deepcopy(self.finish)
+        twin.tool_faults = copy.deepcopy(self.tool_faults)
+        twin.call_index = self.call_index
+        twin._by_kind = {kind: list(ids) for kind, ids in self._by_kind.items()}
+        twin._backups = {rid: list(ids) for rid, ids in self._backups.items()}
+        twin._dns = dict(self._dns)
+        twin._providers = {rid: list(edges) for rid, edges in self._providers.items()}
+        twin._consumers = {rid: list(edges) for rid, edges in self._consumers.items()}
+        twin._queue = [_own_event(event) for event in self._queue]
+        twin._seq = self._seq
+        twin._handlers = dict(self._handlers)
+        twin._watchers = {rid: list(watchers) for rid, watchers in self._watchers.items()}
+        twin.rules = copy.deepcopy(self.rules)
+        twin._cause, twin._started = self._cause, self._started
+        return twin
 
     # -- building -------------------------------------------------------------------------
 
@@ -112,13 +150,15 @@ class World:
     def watch(self, rid: str, watcher: Watcher) -> None:
         """Call ``watcher`` after every change of ``rid``: how a world rule reacts to state
         (a pool below a minimum, a herd of reconnects) without polling the clock. A watcher
-        must be idempotent: its own changes call the watchers of what it changes."""
+        must be idempotent: its own changes call the watchers of what it changes. What it
+        remembers between calls lives in `rules`: a clone shares the watcher itself."""
         if rid not in self.resources:
             raise ValueError(f"cannot watch unknown resource {rid!r}")
         self._watchers.setdefault(rid, []).append(watcher)
 
     def on(self, kind: str, handler: EventHandler) -> None:
-        """Register the handler for scheduled events of ``kind`` (scenarios and chaos add theirs)."""
+        """Register the handler for scheduled events of ``kind`` (scenarios and chaos add theirs).
+        Like a watcher, it keeps what it remembers in `rules`, never in its closure."""
         self._handlers[kind] = handler
 
     def start(self) -> None:
@@ -269,6 +309,15 @@ class World:
             work.extend(edge.consumer for edge in self._consumers[rid])
 
 
+def _own_event(event: Event) -> Event:
+    """``event`` as a clone's queue holds it: an event is immutable, but a dict (list, set) it
+    carries becomes a resource's value when it fires, so a clone gets its own."""
+    if not any(type(value) in (dict, list, set) for _, value in event.payload):
+        return event
+    return Event(event.time, event.seq, event.kind, event.target,
+                 tuple((name, own_copy(value)) for name, value in event.payload))
+
+
 def _apply_set(world: World, event: Event) -> None:
     """The generic event: set fields of ``event.target`` (async completions, recoveries)."""
     if world.resources.get(event.target) is None:
@@ -294,9 +343,9 @@ def _topological(resources: dict[str, Resource], providers: dict[str, list[Edge]
     order: list[str] = []
     state: dict[str, int] = {}
     for root in resources:
-        stack = [(root, iter(providers[root]))]
         if state.get(root):
             continue
+        stack = [(root, iter(providers[root]))]
         state[root] = 1
         while stack:
             rid, edges = stack[-1]

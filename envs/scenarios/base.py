@@ -91,7 +91,9 @@ class Family:
     """A scenario family: metadata, difficulty levels and the builder.
 
     ``build(rng, difficulty, size)`` must draw every random choice from ``rng``, so the same
-    seed gives the same scenario byte for byte.
+    seed gives the same scenario byte for byte. A seed is built once and played as copies
+    (`blastradius.envs.builds`): the checks read the world they are given, never the one built,
+    and a rule the build installs (`World.on`, `World.watch`) keeps its state in `World.rules`.
     """
 
     id: str

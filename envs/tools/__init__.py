@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import marshal
 import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
@@ -51,16 +52,18 @@ if TOOLS.keys() != SPECS.keys():  # a tool without a spec (or a spec without a t
 
 
 @functools.cache
-def _schemas() -> str:
-    # As JSON text: parsing it is several times faster than deep-copying the objects, and every
-    # reset hands out a fresh copy.
-    return json.dumps([tool_schema(tool) for tool in TOOLS.values()])
+def _schemas() -> bytes:
+    # Every reset hands out a fresh copy of the schemas as JSON gives them (lists, not tuples).
+    # Read back from marshal's bytes it costs half what parsing JSON text does, and a tenth of
+    # a deep copy (this process wrote them: marshal's format may differ between Python
+    # versions, never within one).
+    return marshal.dumps(json.loads(json.dumps([tool_schema(tool) for tool in TOOLS.values()])))
 
 
 def tool_schemas() -> list[dict[str, Any]]:
     """OpenAI chat-completions schemas of every tool (a fresh copy the caller may change)."""
-    parsed: list[dict[str, Any]] = json.loads(_schemas())
-    return parsed
+    copied: list[dict[str, Any]] = marshal.loads(_schemas())
+    return copied
 
 
 class Outcome(NamedTuple):

@@ -20,7 +20,7 @@ A fleet's declared ``safe_minimum`` is enforced by the fleet itself (`resources.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import ToolError, did_you_mean
 from ..resources import Edge
@@ -150,6 +150,15 @@ class _Floor:
     generation: int = 0
 
 
+@dataclass
+class _Herd:
+    """Where one reconnect rule stands: what each client is connected to, and when clients
+    connected to each target (target -> minutes)."""
+
+    connected: dict[str, str]
+    arrivals: dict[str, list[int]] = field(default_factory=dict)
+
+
 def watch_capacity_floor(world: World, fleet: str, service: str, minimum: int, cold_start_minutes: int,
                          headroom_logs: bool = False) -> None:
     """Install the rule: ``service`` needs at least ``minimum`` servers of ``fleet``.
@@ -165,9 +174,10 @@ def watch_capacity_floor(world: World, fleet: str, service: str, minimum: int, c
     if minimum < 1 or cold_start_minutes < 1:
         raise ValueError("watch_capacity_floor: minimum and cold_start_minutes must be at least 1")
     kind = f"capacity_floor:{service}"
-    state = _Floor(seen=int(world.resources[fleet].attrs["servers"]))
+    world.rules[kind] = _Floor(seen=int(world.resources[fleet].attrs["servers"]))
 
     def check(w: World, changed: str) -> None:
+        state: _Floor = w.rules[kind]
         pool, res = w.resources[fleet], w.resources[service]
         servers = int(pool.attrs["servers"]) if pool.exists else 0
         where = f"{pool.name} ({fleet})"
@@ -190,6 +200,7 @@ def watch_capacity_floor(world: World, fleet: str, service: str, minimum: int, c
                            f"{cold_start_minutes} minutes, until {clock(w.now + cold_start_minutes)}")
 
     def started(w: World, event: Event) -> None:
+        state: _Floor = w.rules[kind]
         if not state.starting or dict(event.payload).get("generation") != state.generation:
             return
         state.starting = state.down = False
@@ -220,10 +231,12 @@ def watch_reconnect_herd(world: World, record: str, clients: Iterable[str], limi
     if not clients or any(c not in world.resources for c in clients) or limit < 1 or window_minutes < 1:
         raise ValueError("watch_reconnect_herd: needs known clients, limit >= 1 and window_minutes >= 1")
     # Clients connected when the rule is installed are not arrivals.
-    connected = {client: _connection(world, _reachable(world, record), client) for client in clients}
-    arrivals: dict[str, list[int]] = {}  # target -> minutes at which clients connected to it
+    key = f"reconnect_herd:{record}"
+    world.rules[key] = _Herd({client: _connection(world, _reachable(world, record), client) for client in clients})
 
     def check(w: World, changed: str) -> None:
+        herd: _Herd = w.rules[key]
+        connected, arrivals = herd.connected, herd.arrivals
         target = _reachable(w, record)
         for client in clients:
             now_to = _connection(w, target, client)

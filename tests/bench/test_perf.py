@@ -10,7 +10,8 @@ from blastradius.bench.cli import main
 _RESULT_KEYS = {
     "scale", "size", "resources", "steps", "episodes", "rounds", "blastradius_steps_per_s",
     "cartpole_steps_per_s", "cost_in_cartpole_steps", "reset_ms_per_episode", "tool_mix",
-    "action_errors", "unfinished", "end_step_ms", "other_step_us",
+    "action_errors", "unfinished", "end_step_ms", "other_step_us", "reset_cost_in_cartpole_steps", "seen_reset_ms",
+    "seen_reset_cost_in_cartpole_steps", "harness_cost", "run_steps_per_s",
 }
 
 
@@ -21,6 +22,7 @@ def test_run_cli_prints_a_table(capsys):
     for column in ("size", "resources", "steps/s", "cost in CartPole steps", "reset ms"):
         assert column in out
     assert "tool mix at 1x" in out
+    assert "with a seed built before" in out and "the harness costs" in out
 
 
 def test_cli_json_parses_and_has_the_documented_keys(capsys):
@@ -38,6 +40,9 @@ def test_cli_json_parses_and_has_the_documented_keys(capsys):
     assert result["action_errors"] == 0
     assert result["unfinished"] == 0
     assert result["blastradius_steps_per_s"] > 0 and result["cartpole_steps_per_s"] > 0
+    assert result["harness_cost"] > 0 and result["run_steps_per_s"] > 0
+    assert result["seen_reset_ms"] > 0 and result["reset_cost_in_cartpole_steps"] > 0
+    assert {"max_reset_ms_at_default_size", "max_harness_cost"} <= set(report["targets"])
 
 
 def test_two_scales_report_how_the_step_cost_scales(capsys):
