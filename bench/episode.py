@@ -36,12 +36,12 @@ from ..envs import ENV_IDS, BlastRadiusEnv
 from ..envs.scoring import EpisodeScore
 from ..envs.env import MAX_ACTION
 from ..envs.scenarios import Family
-from .agent_thread import AgentThread, Caller, InThisThread, StepTimeout
+from .agent_thread import AgentThread, Caller, InThisThread, StepTimeout, Stopped
 from .recordable import recordable
 from .sealing import world_seed
 
-__all__ = ["ACTION_LIMIT", "ECHO_LIMIT", "STDERR_LIMIT", "EpisodeSpec", "EpisodeResult", "env_id", "run_episode",
-           "score_as_it_stands"]
+__all__ = ["ACTION_LIMIT", "ECHO_LIMIT", "STDERR_LIMIT", "EpisodeSpec", "EpisodeResult", "Stopped", "env_id",
+           "run_episode", "score_as_it_stands"]
 
 _ENV_ID = {family: env_id for env_id, family in ENV_IDS.items()}
 STDERR_LIMIT = 8192
@@ -97,12 +97,14 @@ class _Outcome:
 
 def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agent], size: int,
                 chaos: int, step_timeout: float | None = None, secret: str | None = None,
-                sealed: bool = False) -> EpisodeResult:
+                sealed: bool = False, stopping: Callable[[], bool] | None = None) -> EpisodeResult:
     """Play one episode to its end and score it; never raises for the agent's faults.
 
     ``step_timeout`` bounds each agent call (making it, ``reset``, each ``act``...) in seconds;
     None for no bound. ``secret`` is a sealed run's secret (None: the world of seed ``n`` is
     built from ``n``). ``sealed``: the agents are sealed ones, which bound their own calls.
+    ``stopping`` is asked before each agent call and while one lasts; when it says True the
+    episode ends, its agent closed, by raising `Stopped`.
     """
     started = time.perf_counter()
     # The env itself ends the episode at its step budget (no TimeLimit needed), and takes a
@@ -112,16 +114,23 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
     outcome = _Outcome()
     terminated = truncated = False
     reward = 0.0
-    worker: Caller = InThisThread() if sealed else AgentThread(step_timeout)
+    worker: Caller = InThisThread() if sealed else AgentThread(step_timeout, stopping=stopping)
     agent: Agent | None = None
     extras: dict[str, Any] = {}
     try:
         observation, info = env.reset(seed=world_seed(secret, spec.seed), options={"difficulty": spec.difficulty})
         briefing = Briefing.from_reset_info(info, spec.seed)
-        try:
+        halted: BaseException | None = None
+
+        def play() -> None:
+            # Played on the agent's thread (`AgentThread.run`): no handoff between threads a step.
+            nonlocal agent, observation, reward, terminated, truncated, halted
             agent = worker.call("making the agent", make_agent)
             worker.call("reset()", functools.partial(agent.reset, briefing))
             while not (terminated or truncated):
+                if stopping is not None and stopping():
+                    halted = Stopped(spec.key)
+                    break
                 action = worker.call("act()", functools.partial(agent.act, observation))
                 if not isinstance(action, (dict, str)):
                     raise TypeError(f"act() returned {type(action).__name__}; an action is a tool-call "
@@ -131,19 +140,30 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
                 played = recordable(action, ACTION_LIMIT)
                 observation, reward, terminated, truncated, info = env.step(played)
                 steps.append(_step(played, observation, info))
+
+        try:
+            worker.run(play)
         except StepTimeout as exc:
             where = f"the call was here when it was abandoned:\n{exc.stack}" if exc.stack else ""
             outcome.fail("timeout", str(exc), where)
+        except Stopped as exc:
+            if stopping is not None and stopping():
+                halted = exc
+            else:  # the agent's own raise of it: an error like any other, never a way out of the record
+                outcome.fail("error", f"Stopped: {exc}", traceback.format_exc())
         except Exception as exc:  # noqa: BLE001 - the agent's fault costs its episode, never the run
             outcome.fail("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        except KeyboardInterrupt:  # the user stops the run: still end the agent's child process
-            close = getattr(agent, "close", None)
-            if callable(close):
-                with contextlib.suppress(Exception):
-                    (InThisThread() if sealed else AgentThread(5.0)).call("close()", close)
+        except KeyboardInterrupt as exc:
+            halted = exc
+        try:
+            if halted is not None:
+                raise halted
+            if agent is not None:
+                extras = _finish(agent, worker, outcome)
+        except (KeyboardInterrupt, Stopped):  # the run stops, even while the agent closes: end its processes
+            _close_quietly(agent, sealed)
+            worker.close()
             raise
-        if agent is not None:
-            extras = _finish(agent, worker, outcome)
         worker.close()
         # Every episode the env played is scored, an agent's crash or hang included: an agent that
         # fails on purpose after doing damage must not take the damage out of the numbers.
@@ -182,6 +202,15 @@ def _step(action: dict[str, Any] | str, observation: str, info: dict[str, Any]) 
     return {"action": action, "observation": observation,
             "tool": recordable(info["tool"], ECHO_LIMIT), "action_error": recordable(info["action_error"], ECHO_LIMIT),
             "clock_minutes": info["clock_minutes"]}
+
+
+def _close_quietly(agent: Agent | None, sealed: bool) -> None:
+    """Close ``agent`` (ending its child processes) when the run stops; whatever it does then
+    no longer matters, as long as it does not outlast a few seconds."""
+    close = getattr(agent, "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):
+            (InThisThread() if sealed else AgentThread(5.0)).call("close()", close)
 
 
 def _finish(agent: Agent, worker: Caller, outcome: _Outcome) -> dict[str, Any]:
