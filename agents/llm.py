@@ -2,7 +2,7 @@
 
 OpenAI, vLLM, Ollama, LiteLLM proxy, OpenRouter...: anything that serves
 ``POST {base_url}/chat/completions`` with ``tools``. Needs the optional extra:
-``pip install "blastradius-bench[llm]"`` (the ``openai`` SDK, imported only when an agent is made).
+``pip install -e ".[llm]"`` from a clone (the ``openai`` SDK, imported only when an agent is made).
 
 An episode, as the model sees it:
 
@@ -20,24 +20,37 @@ An episode, as the model sees it:
    step, at most ``max_nudges`` times. If the model still calls no tool, the agent calls
    ``escalate`` for it, quoting its last reply: the episode ends, at a bounded cost, and no report
    is written in the model's name (a report would make claims the model never made).
-4. HTTP 429 and 5xx answers are retried up to ``max_retries`` times, after
-   ``backoff_seconds * 2**n`` seconds (n = 0, 1, 2...; at most ``max_backoff_seconds``; no jitter,
-   so a run's waits are reproducible); any other error, or the last failure, raises, which costs
-   the episode (recorded as ``error``).
-5. The context is bounded by ``max_context_chars``: the oldest tool results are replaced by
+4. HTTP 429 and 5xx answers are retried up to ``max_retries`` times. The agent waits as long as
+   the server asks (``retry-after-ms``, else ``Retry-After`` in seconds or as an HTTP-date),
+   even beyond ``max_backoff_seconds``, since asking sooner only earns another 429; a wait over
+   ``max(MAX_RETRY_AFTER_SECONDS, max_backoff_seconds)`` is a spent quota rather than a burst,
+   and raises at once. A server naming no wait gets ``backoff_seconds * 2**n`` seconds (n = 0,
+   1, 2...; at most ``max_backoff_seconds``) less a random share of up to ``jitter`` of it (1 by
+   default, AWS's "full jitter"; 0: the exact schedule), so that agents refused together do not all
+   come back together. Waits change only when requests are sent, never what they say, so the
+   episode is the same. Any other error (connection errors and timeouts too), or the last
+   failure, raises, which costs the episode (recorded as ``error``).
+5. At most ``max_connections`` requests are in flight to one ``base_url`` from all the agents
+   of the process together (None: the process default, which ``run --max-connections`` sets;
+   neither: no limit); see `blastradius.agents.rate_limit`. A request waits for a slot before it
+   is sent, never while the agent backs off. The agents of a process share one HTTP client (and
+   its open connections) per endpoint, key and ``request_timeout``: a client costs tens of ms of
+   CPU to make, and a TLS handshake per episode is latency for nothing.
+6. The context is bounded by ``max_context_chars``: the oldest tool results are replaced by
    ``[earlier tool output trimmed: N chars]`` (`blastradius.agents.context`). The system prompt,
    the briefing and the latest turns are always sent. The kept transcript is never trimmed.
-6. `LLMAgent.episode_stats` counts prompt and completion tokens (from each response's
-   ``usage``), the wall time spent waiting on the endpoint (backoff sleeps excluded), the
+7. `LLMAgent.episode_stats` counts prompt and completion tokens (from each response's
+   ``usage``), the wall time spent waiting on the endpoint (backoff sleeps and waits for a
+   connection slot excluded: they measure the run's load, not the model), the
    completed calls and the cost from the price table (`blastradius.agents.pricing`; None for a
    model with no price). `LLMAgent.transcript` is the conversation as chat messages.
 
 Arguments (``--agent-kwarg key=value``, or keywords of `LLMAgent`; see `LLMConfig`): ``model``
 (required), ``base_url``, ``api_key_env``, ``temperature``, ``seed``, ``max_tokens``,
 ``max_context_chars``, ``max_nudges``, ``max_retries``, ``backoff_seconds``,
-``max_backoff_seconds``, ``request_timeout``, ``prices``. The API key is read from the
-environment variable ``api_key_env`` (never from the command line); a local ``base_url``
-(localhost, 127.0.0.1, ::1) needs none.
+``max_backoff_seconds``, ``jitter``, ``max_connections``, ``request_timeout``, ``prices``. The API
+key is read from the environment variable ``api_key_env`` (never from the command line); a local
+``base_url`` (localhost, 127.0.0.1, ::1) needs none.
 """
 
 from __future__ import annotations
@@ -47,6 +60,8 @@ import dataclasses
 import difflib
 import json
 import os
+import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,8 +72,10 @@ from .base import Action, Briefing
 from .context import bounded
 from .errors import AgentSpecError
 from .pricing import cost_usd, price_of, price_table
+from .rate_limit import endpoint, retry_after
 
-__all__ = ["DEFAULT_BASE_URL", "NUDGE", "ONE_CALL_PER_STEP", "SYSTEM_PROMPT", "LLMAgent", "LLMConfig"]
+__all__ = ["DEFAULT_BASE_URL", "MAX_RETRY_AFTER_SECONDS", "NUDGE", "ONE_CALL_PER_STEP", "SYSTEM_PROMPT", "LLMAgent",
+           "LLMConfig"]
 
 SYSTEM_PROMPT = """\
 You are an operations engineer working on a production cloud through tools. A colleague has \
@@ -83,8 +100,14 @@ ONE_CALL_PER_STEP = ("error: not run. Only the first tool call of a reply is run
 """The tool message answering each tool call after the first of one reply."""
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+MAX_RETRY_AFTER_SECONDS = 120.0
+"""The longest server-asked wait honoured (unless ``max_backoff_seconds`` is longer), as in the
+openai SDK's own retries. A step's default time limit (``--step-timeout``) is 120 s too: a
+longer wait would end the episode as a timeout anyway, later and less clearly."""
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 _NO_KEY = "no-key-needed-locally"
+_clients: dict[tuple[str, str, float], Any] = {}  # see _client; thread-safe to share, kept for the process
+_clients_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -104,8 +127,11 @@ class LLMConfig:
             `blastradius.agents.context`).
         max_nudges: reminders to call a tool before the agent escalates for the model.
         max_retries: retries of a request answered 429 or 5xx.
-        backoff_seconds: the first retry's delay; each next one doubles.
-        max_backoff_seconds: the longest delay.
+        backoff_seconds: the first retry's delay when the server names none; each next one doubles.
+        max_backoff_seconds: the longest such delay.
+        jitter: the share of each such delay taken off at random, from 0 (none) to 1 (full jitter).
+        max_connections: requests in flight at once to this ``base_url`` from every agent of the
+            process; None: the process default (`blastradius.agents.rate_limit`), if any.
         request_timeout: seconds before one HTTP request is abandoned (an error).
         prices: extra model prices: a mapping or a JSON file's path (see
             `blastradius.agents.pricing`).
@@ -122,6 +148,8 @@ class LLMConfig:
     max_retries: int = 5
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 30.0
+    jitter: float = 1.0
+    max_connections: int | None = None
     request_timeout: float = 60.0
     prices: Mapping[str, Any] | str | None = None
 
@@ -145,6 +173,11 @@ class LLMConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
                 raise AgentSpecError(f"llm agent: {name} must be a non-negative number, got {value!r}")
+        if isinstance(self.jitter, bool) or not isinstance(self.jitter, (int, float)) or not 0 <= self.jitter <= 1:
+            raise AgentSpecError(f"llm agent: jitter must be a number from 0 to 1, got {self.jitter!r}")
+        limit = self.max_connections
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise AgentSpecError(f"llm agent: max_connections must be a positive integer or null, got {limit!r}")
 
 
 @dataclass
@@ -163,6 +196,7 @@ class LLMAgent:
     Args:
         config: all the knobs at once; keyword ``options`` override its fields.
         sleep: how to wait between retries (tests pass a recorder).
+        rand: the jitter's source of numbers in [0, 1) (tests pass their own).
         **options: `LLMConfig` fields, as ``--agent-kwarg`` passes them.
     """
 
@@ -170,11 +204,14 @@ class LLMAgent:
     """The first message of every episode; a subclass may set its own."""
 
     def __init__(self, config: LLMConfig | None = None, /, *, sleep: Callable[[float], None] = time.sleep,
-                 **options: Any) -> None:
+                 rand: Callable[[], float] = random.random, **options: Any) -> None:
         self.config = _configure(config, options)
         self._price = price_of(self.config.model, price_table(self.config.prices))
-        self._client = _client(self.config)
+        url = self.config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        self._client = _client(self.config, url)
+        self._endpoint = endpoint(url)
         self._sleep = sleep
+        self._rand = rand
         self._tools: list[dict[str, Any]] = []
         self._messages: list[dict[str, Any]] = []
         self._pending: list[str] = []  # ids of the last reply's tool calls; the first was run
@@ -218,9 +255,6 @@ class LLMAgent:
         """The whole conversation as chat messages (never trimmed), a copy."""
         return copy.deepcopy(self._messages)
 
-    def close(self) -> None:
-        self._client.close()
-
     # -- internals ---------------------------------------------------------------------------
 
     def _take(self, observation: str) -> None:
@@ -251,20 +285,26 @@ class LLMAgent:
         request, config = self._request(), self.config
         attempt = 0
         while True:
-            started = time.perf_counter()
             try:
-                completion = self._client.chat.completions.create(**request)
+                with self._endpoint.slot(config.max_connections):
+                    started = time.perf_counter()  # in the slot: queueing for one is not the model's time
+                    try:
+                        # The raw route, not chat.completions.create: the SDK's typed path walks
+                        # every message and tool schema on each call (~10 ms of CPU, under the GIL
+                        # that all jobs share) to send the same JSON.
+                        data = self._client.post("/chat/completions", body=request, cast_to=object)
+                    finally:
+                        self._usage.latency_seconds += time.perf_counter() - started
             except Exception as exc:
-                self._usage.latency_seconds += time.perf_counter() - started
                 if not _retryable(exc):
                     raise
                 if attempt == config.max_retries:
                     raise RuntimeError(f"the endpoint failed {attempt + 1} times in a row; last: {exc}") from exc
-                self._sleep(min(config.backoff_seconds * 2 ** attempt, config.max_backoff_seconds))
+                self._sleep(self._delay(exc, attempt))
                 attempt += 1
                 continue
-            self._usage.latency_seconds += time.perf_counter() - started
-            data = completion.to_dict() if hasattr(completion, "to_dict") else dict(completion)
+            if not isinstance(data, dict):
+                raise RuntimeError(f"the endpoint answered with no JSON object: {str(data)[:300]}")
             usage = data.get("usage") or {}
             self._usage.tokens_in += int(usage.get("prompt_tokens") or 0)
             self._usage.tokens_out += int(usage.get("completion_tokens") or 0)
@@ -274,6 +314,20 @@ class LLMAgent:
                 raise RuntimeError(f"the endpoint answered with no choices: {json.dumps(data)[:300]}")
             message: dict[str, Any] = choices[0].get("message") or {}
             return message
+
+    def _delay(self, exc: Exception, attempt: int) -> float:
+        """Seconds to wait before retry ``attempt + 1``: the server's word, else the jittered schedule."""
+        config = self.config
+        response = getattr(exc, "response", None)
+        asked = retry_after(getattr(response, "headers", None) or {}, time.time())
+        if asked is not None:
+            longest = max(MAX_RETRY_AFTER_SECONDS, config.max_backoff_seconds)
+            if asked > longest:
+                raise RuntimeError(f"the endpoint asks to wait {asked:.0f} s before the next request, more than "
+                                   f"the {longest:.0f} s the agent waits (a spent quota?); last: {exc}") from exc
+            return asked
+        delay = min(config.backoff_seconds * 2.0 ** min(attempt, 64), config.max_backoff_seconds)
+        return delay * (1 - config.jitter * self._rand())
 
 
 def _assistant(reply: dict[str, Any], position: int) -> tuple[dict[str, Any], Action | None]:
@@ -306,20 +360,25 @@ def _configure(config: LLMConfig | None, options: Mapping[str, Any]) -> LLMConfi
     return LLMConfig(**options) if config is None else dataclasses.replace(config, **options)
 
 
-def _client(config: LLMConfig) -> Any:
+def _client(config: LLMConfig, url: str) -> Any:
+    """The process's client for ``url``, the key and the timeout (made on first use)."""
     try:
         import openai
     except ImportError:
-        raise AgentSpecError('the llm agent needs the openai package: pip install "blastradius-bench[llm]"') \
-            from None
-    url = config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        raise AgentSpecError('the llm agent needs the openai package: pip install -e ".[llm]" in your clone of '
+                             "blastradius (or pip install openai)") from None
     key = os.environ.get(config.api_key_env, "")
     if not key:
         if (urlsplit(url).hostname or "") not in _LOCAL_HOSTS:
             raise AgentSpecError(f"the llm agent needs an API key for {url}: set the environment variable "
                                  f"{config.api_key_env}, or name another with --agent-kwarg api_key_env=NAME")
         key = _NO_KEY
-    return openai.OpenAI(base_url=url, api_key=key, max_retries=0, timeout=config.request_timeout)
+    with _clients_lock:
+        made = _clients.get((url, key, config.request_timeout))
+        if made is None:
+            made = openai.OpenAI(base_url=url, api_key=key, max_retries=0, timeout=config.request_timeout)
+            _clients[url, key, config.request_timeout] = made
+        return made
 
 
 def _retryable(exc: Exception) -> bool:

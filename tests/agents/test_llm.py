@@ -150,7 +150,7 @@ def test_a_model_that_never_calls_a_tool_escalates_after_the_nudges(llm_server: 
 
 def test_429_and_5xx_are_retried_with_doubling_delays(llm_server: FakeLLM) -> None:
     llm_server.push(failure(429), failure(500), failure(503), tool_call("whoami"))
-    episode = Episode(llm_server, backoff_seconds=0.5)
+    episode = Episode(llm_server, backoff_seconds=0.5, jitter=0)  # the schedule itself, without its jitter
     assert episode.step()["name"] == "whoami"
     assert episode.sleeps == [0.5, 1.0, 2.0]
     assert len(llm_server.requests) == 4
@@ -160,14 +160,14 @@ def test_429_and_5xx_are_retried_with_doubling_delays(llm_server: FakeLLM) -> No
 
 def test_delays_are_capped(llm_server: FakeLLM) -> None:
     llm_server.push(*(failure(500) for _ in range(4)), tool_call("whoami"))
-    episode = Episode(llm_server, backoff_seconds=1.0, max_backoff_seconds=3.0)
+    episode = Episode(llm_server, backoff_seconds=1.0, max_backoff_seconds=3.0, jitter=0)
     episode.step()
     assert episode.sleeps == [1.0, 2.0, 3.0, 3.0]
 
 
 def test_retries_are_bounded(llm_server: FakeLLM) -> None:
     llm_server.push(*(failure(429) for _ in range(5)))
-    episode = Episode(llm_server, max_retries=2, backoff_seconds=0.25)
+    episode = Episode(llm_server, max_retries=2, backoff_seconds=0.25, jitter=0)
     with pytest.raises(RuntimeError, match="failed 3 times in a row"):
         episode.step()
     assert episode.sleeps == [0.25, 0.5] and len(llm_server.requests) == 3
