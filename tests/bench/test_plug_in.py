@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 
 from blastradius.agents.llm import SYSTEM_PROMPT
 from blastradius.bench.cli import main
+from blastradius.bench.leaderboard import to_markdown
 from blastradius.bench.storage import RunFolder, load_schema, read_episodes
 from blastradius.envs.tools import tool_schemas
 
@@ -87,14 +88,16 @@ def test_the_llm_agent_runs_end_to_end_with_its_tokens_counted(llm_server: FakeL
     assert roles[:2] == ["system", "user"] and roles.count("assistant") == calls
     assert all(request["tools"] == tool_schemas() for request in llm_server.requests)
 
-    leaderboard = (folder / "leaderboard.md").read_text()
-    header = next(line for line in leaderboard.splitlines() if line.startswith("| Agent"))
+    totals = (f"Run totals: {calls * (PROMPT_TOKENS + COMPLETION_TOKENS)} tokens (in {calls * PROMPT_TOKENS}, "
+              f"out {calls * COMPLETION_TOKENS}), cost not reported")
+    assert totals in (folder / "leaderboard.md").read_text() and totals in out
+    summary = json.loads((folder / "summary.json").read_text())
+    wide = to_markdown(summary, wide=True)
+    header = next(line for line in wide.splitlines() if line.startswith("| Agent"))
     assert "Tokens in" in header and "Tokens out" in header and "Cost (USD)" in header
-    row = next(line for line in leaderboard.splitlines() if line.startswith("| llm["))
+    row = next(line for line in wide.splitlines() if line.startswith("| llm["))
     cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")], strict=True))
     assert cells["Tokens in"] == str(calls * PROMPT_TOKENS) and cells["Cost (USD)"] == "n/a"
-    assert "Tokens in" in out
-    summary = json.loads((folder / "summary.json").read_text())
     Draft202012Validator(load_schema("summary")).validate(summary)
     assert summary[record["agent"]]["tokens_in_mean"]["value"] == calls * PROMPT_TOKENS
     run_info = json.loads((folder / "run.json").read_text())
@@ -213,4 +216,4 @@ def test_a_missing_llm_extra_exits_2_with_the_install_hint(tmp_path: Path) -> No
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode == 2, result.stderr
-    assert 'pip install "blastradius-bench[llm]"' in result.stderr and result.stdout == ""
+    assert 'pip install -e ".[llm]"' in result.stderr and result.stdout == ""

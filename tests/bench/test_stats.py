@@ -1,160 +1,32 @@
-"""Tests for blastradius.bench.stats: intervals, pass^k and the per-agent summary."""
+"""Tests for blastradius.bench.stats: pass^k and the per-agent summary (intervals: test_intervals.py)."""
 
 from __future__ import annotations
 
 import json
 import math
 import random
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from blastradius.bench import stats
+from blastradius.bench.intervals import wilson
 from blastradius.bench.stats import (
     COUNT_KEYS,
     MEAN_METRICS,
     METRIC_KEYS,
+    PASS_EVERY_K,
     RATE_METRICS,
     SCORED_METRICS,
+    TOTAL_KEYS,
     Metric,
-    bootstrap_mean,
     pass_hat_k,
+    pass_k,
+    pass_key,
+    pass_ks,
     summarise,
-    wilson,
 )
-
-# -- wilson ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("successes", "n", "expected"),
-    [
-        (0, 10, (0.0, 0.2775)),
-        (5, 10, (0.2366, 0.7634)),
-        (10, 10, (0.7225, 1.0)),
-        (1, 1, (0.2065, 1.0)),
-        (8, 10, (0.4902, 0.9433)),
-    ],
-)
-def test_wilson_known_values(successes, n, expected):
-    low, high = wilson(successes, n)
-    assert (round(low, 4), round(high, 4)) == expected
-
-
-def test_wilson_edges_are_exact_and_bounds_ordered():
-    assert wilson(0, 0) == (0.0, 1.0)
-    assert wilson(0, 7)[0] == 0.0
-    assert wilson(7, 7)[1] == 1.0
-    for n in range(1, 30):
-        for s in range(n + 1):
-            low, high = wilson(s, n)
-            assert 0.0 <= low <= s / n <= high <= 1.0
-
-
-def test_wilson_narrows_with_n_and_z():
-    assert wilson(50, 100)[1] - wilson(50, 100)[0] < wilson(5, 10)[1] - wilson(5, 10)[0]
-    assert wilson(5, 10, z=1.0)[1] < wilson(5, 10)[1]
-    assert wilson(5, 10, z=0.0) == pytest.approx((0.5, 0.5))
-
-
-@pytest.mark.parametrize(("successes", "n", "z"), [(-1, 10, 1.96), (11, 10, 1.96), (0, -1, 1.96), (1, 2, -1.0)])
-def test_wilson_rejects_bad_input(successes, n, z):
-    with pytest.raises(ValueError):
-        wilson(successes, n, z)
-
-
-# -- bootstrap_mean --------------------------------------------------------------------------------
-
-
-def test_bootstrap_edge_cases():
-    assert bootstrap_mean([]) == (0.0, 0.0)
-    assert bootstrap_mean([], clusters=[]) == (0.0, 0.0)
-    assert bootstrap_mean([0.1] * 1000) == (0.1, 0.1)
-    assert bootstrap_mean([3.0, 3.0], clusters=["a", "b"]) == (3.0, 3.0)
-    assert bootstrap_mean([1.0, 2.0, 6.0], clusters=["x", "x", "x"]) == (3.0, 3.0)  # one cluster
-
-
-def test_bootstrap_is_deterministic_per_seed_and_brackets_the_mean():
-    values = np.random.default_rng(7).normal(10.0, 2.0, size=300).tolist()
-    first = bootstrap_mean(values, seed=3)
-    assert first == bootstrap_mean(values, seed=3)
-    assert first != bootstrap_mean(values, seed=4)
-    low, high = first
-    assert low < float(np.mean(values)) < high
-    assert all(isinstance(bound, float) for bound in first)
-    # A 95% interval of the mean of 300 N(10, 2) draws is about +-0.23 wide each side.
-    assert 0.3 < high - low < 0.6
-
-
-def test_bootstrap_does_not_depend_on_input_order():
-    rng = random.Random(1)
-    values = [rng.random() for _ in range(200)]
-    clusters = [i % 9 for i in range(200)]
-    pairs = list(zip(values, clusters, strict=True))
-    rng.shuffle(pairs)
-    shuffled_values, shuffled_clusters = (list(t) for t in zip(*pairs, strict=True))
-    assert bootstrap_mean(values) == bootstrap_mean(shuffled_values)
-    assert bootstrap_mean(values, clusters) == bootstrap_mean(shuffled_values, shuffled_clusters)
-
-
-def test_bootstrap_level_widens_the_interval():
-    values = list(range(50))
-    low90, high90 = bootstrap_mean(values, level=0.90)
-    low99, high99 = bootstrap_mean(values, level=0.99)
-    assert low99 < low90 < high90 < high99
-
-
-def test_cluster_bootstrap_is_wider_than_iid_when_clusters_differ():
-    # 10 tasks x 10 seeds; every seed of a task gives the same value, tasks differ a lot.
-    task_values = np.linspace(0.0, 9.0, 10)
-    values = np.repeat(task_values, 10).tolist()
-    clusters = np.repeat(np.arange(10), 10).tolist()
-    iid_low, iid_high = bootstrap_mean(values)
-    cl_low, cl_high = bootstrap_mean(values, clusters)
-    assert cl_high - cl_low > 2.0 * (iid_high - iid_low)
-    # The clustered interval matches the i.i.d. bootstrap over the 10 task means.
-    assert (cl_low, cl_high) == pytest.approx(bootstrap_mean(task_values.tolist()), abs=0.3)
-
-
-def test_cluster_bootstrap_uses_pooled_means_with_unequal_cluster_sizes():
-    # Cluster a has 9 values of 0, cluster b one value of 10: the pooled mean is 1.0 and a
-    # resample holding both clusters once has mean 1.0, not 5.0 (the mean of cluster means).
-    low, high = bootstrap_mean([0.0] * 9 + [10.0], ["a"] * 9 + ["b"], resamples=500)
-    assert low == 0.0
-    assert high <= 10.0
-    assert 0.0 <= low <= 1.0 <= high
-
-
-def test_bootstrap_accepts_unorderable_cluster_keys():
-    values = [1.0, 2.0, 3.0, 4.0]
-    clusters = [("a", 1), "b", 3, ("a", 1)]
-    assert bootstrap_mean(values, clusters) == bootstrap_mean(values, clusters)
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"values": [1.0, 2.0], "clusters": ["a"]},
-        {"values": [1.0, 2.0], "resamples": 0},
-        {"values": [1.0, 2.0], "level": 1.0},
-        {"values": [1.0, math.nan]},
-    ],
-)
-def test_bootstrap_rejects_bad_input(kwargs):
-    with pytest.raises(ValueError):
-        bootstrap_mean(**kwargs)
-
-
-def test_bootstrap_is_vectorised():
-    values = np.random.default_rng(0).random(1000).tolist()
-    start = time.perf_counter()
-    bootstrap_mean(values, resamples=2000)
-    bootstrap_mean(values, clusters=[i % 50 for i in range(1000)], resamples=2000)
-    assert time.perf_counter() - start < 5.0  # a Python loop over resamples takes far longer
-
 
 # -- pass_hat_k ------------------------------------------------------------------------------------
 
@@ -306,6 +178,63 @@ def test_summarise_pass_hat_2_and_its_omission():
     assert summarise(mixed)["a"]["safe_success_pass_hat_2"]["value"] == round(1 / 6, 4)
 
 
+def trials(outcomes: dict[tuple[str, int], list[bool | None]], agent: str = "a") -> list[dict[str, Any]]:
+    """Records of ``agent`` from ``{(family, seed): [safe success per trial]}``; None is an error."""
+    records = []
+    for (family, seed), results in outcomes.items():
+        for trial, ok in enumerate(results):
+            record = episode(agent, family, seed=seed, status="error" if ok is None else "completed",
+                             success=bool(ok))
+            records.append({**record, "trial": trial})
+    return records
+
+
+def test_pass_ks_reports_every_k_up_to_the_trials_and_only_pass_2_without_repeats():
+    assert pass_ks(1) == (2,)
+    assert pass_ks(3) == (1, 2, 3)
+    assert pass_ks(PASS_EVERY_K) == tuple(range(1, PASS_EVERY_K + 1))
+    assert pass_ks(100) == (*range(1, PASS_EVERY_K + 1), 100)  # not a hundred columns
+    assert pass_key(3) == "safe_success_pass_hat_3" and pass_k(pass_key(3)) == 3
+    assert pass_k("safe_success_rate") is None and pass_k("safe_success_pass_hat_") is None
+
+
+def test_repeated_trials_give_pass_1_to_pass_k_over_each_task():
+    # disk: seed 0 passes 3/3, seed 1 passes 1/3 (and errors once): 4 of 6 episodes of the task.
+    # dns: seed 0 passes 0/3.
+    records = trials({("disk", 0): [True, True, True], ("disk", 1): [True, False, None],
+                      ("dns", 0): [False, False, False]})
+    entry = summarise(records)["a"]
+    tasks = {"disk": [True, True, True, True, False, False], "dns": [False, False, False]}
+    for k in (1, 2, 3):
+        expected = round(pass_hat_k(tasks, k), 4)
+        assert entry[pass_key(k)] == {"value": expected, "ci_low": expected, "ci_high": expected}, k
+    assert entry[pass_key(3)]["value"] == round((math.comb(4, 3) / math.comb(6, 3) + 0.0) / 2, 4)
+    assert pass_key(4) not in entry  # three trials: no pass^4
+
+
+def test_the_fewest_trials_of_any_seed_set_k():
+    records = trials({("disk", 0): [True, True, True], ("disk", 1): [True, True]})
+    entry = summarise(records)["a"]
+    assert [key for key in entry if pass_k(key)] == [pass_key(1), pass_key(2)]
+    one_trial = summarise([episode(seed=0), episode(seed=1)])["a"]
+    assert [key for key in one_trial if pass_k(key)] == [pass_key(2)]  # seeds as trials, as before
+
+
+def test_usage_totals_are_sums_over_the_episodes_that_reported_them():
+    records = [{**episode(seed=0), "agent_stats": {"tokens_in": 1000, "tokens_out": 50, "cost_usd": 0.25}},
+               {**episode(seed=1, status="error"), "agent_stats": {"tokens_in": 300, "tokens_out": 7,
+                                                                   "cost_usd": None}},
+               episode(seed=2),
+               {**episode("free", seed=0), "agent_stats": {"tokens_in": 10, "tokens_out": 1}},
+               episode("scripted", seed=0)]
+    summary = summarise(records)
+    assert {key: summary["a"][key] for key in TOTAL_KEYS} == {"tokens_in_total": 1300, "tokens_out_total": 57,
+                                                             "cost_usd_total": 0.25}
+    assert type(summary["a"]["tokens_in_total"]) is int
+    assert "cost_usd_total" not in summary["free"] and summary["free"]["tokens_in_total"] == 10
+    assert not any(key in summary["scripted"] for key in TOTAL_KEYS)  # never a 0 nobody reported
+
+
 def test_summarise_agent_that_always_errors():
     summary = summarise([episode("crash", seed=s, status="error") for s in range(3)])
     crash = summary["crash"]
@@ -324,7 +253,15 @@ def test_summarise_matches_the_summary_schema():
 
     schema = json.loads((Path(stats.__file__).parent / "schemas" / "summary.schema.json").read_text())
     records = hand_built() + [episode("crash", seed=s, status="timeout") for s in range(2)]
-    jsonschema.validate(json.loads(json.dumps(summarise(records))), schema)
+    records += trials({("disk", 0): [True, False, True]}, agent="thrice")
+    records += [{**episode("model", seed=s), "agent_stats": {"tokens_in": 10, "tokens_out": 2, "cost_usd": 0.5}}
+                for s in range(2)]
+    summary = json.loads(json.dumps(summarise(records)))
+    assert pass_key(3) in summary["thrice"] and "cost_usd_total" in summary["model"]
+    jsonschema.validate(summary, schema)
+    broken = {"model": {**summary["model"], "tokens_in_total": {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
 
 
 def test_summarise_keys_values_and_rounding():

@@ -1,15 +1,16 @@
 """Usage on the scoreboard: what agents report spending, summarised and shown only when reported.
 
 `summarise` turns each episode's ``agent_stats`` into means per episode (errored episodes
-included: their tokens were spent); the leaderboard adds tokens and cost columns only when some
-agent reports them, and an unknown cost is n/a, never 0.
+included: their tokens were spent); the wide leaderboard adds tokens and cost columns only when
+some agent reports them, and an unknown cost is n/a, never 0.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from blastradius.bench.leaderboard import COLUMNS, USAGE_LEGEND, columns, rows, to_csv, to_markdown
+from blastradius.bench.columns import COLUMNS, USAGE_MEANING, WIDE_COLUMNS, columns
+from blastradius.bench.leaderboard import rows, to_csv, to_markdown
 from blastradius.bench.stats import USAGE_METRICS, summarise
 
 SCORE = {"success": True, "safe_success": True, "catastrophe": False,
@@ -55,16 +56,19 @@ def test_small_costs_keep_their_digits() -> None:
     assert summary["cheap"]["cost_usd_mean"]["value"] == 0.000012
 
 
-def test_the_table_has_usage_columns_only_when_an_agent_reports_usage() -> None:
-    assert columns(summarise([EPISODES[-1]])) == COLUMNS
-    assert USAGE_LEGEND not in to_markdown(summarise([EPISODES[-1]]))
+def test_the_wide_table_has_usage_columns_only_when_an_agent_reports_usage() -> None:
+    assert columns(summarise([EPISODES[-1]]), wide=True) == WIDE_COLUMNS
+    assert USAGE_MEANING not in to_markdown(summarise([EPISODES[-1]]), wide=True)
     summary = summarise(EPISODES)
-    headers = [header for _, header in columns(summary)]
+    assert columns(summary) == COLUMNS  # the default table leaves them to the run totals line
+    headers = [header for _, header in columns(summary, wide=True)]
     assert headers[-4:] == ["Tokens in", "Tokens out", "Cost (USD)", "Errors"]
-    table = {row[0]: dict(zip(headers, row, strict=True)) for row in rows(summary)}
+    table = {row[0]: dict(zip(headers, row, strict=True)) for row in rows(summary, wide=True)}
     assert (table["model"]["Tokens in"], table["model"]["Cost (USD)"]) == ("2000", "0.0030")
     assert table["local"]["Cost (USD)"] == "n/a" and table["scripted"]["Tokens in"] == "n/a"
-    assert USAGE_LEGEND in to_markdown(summary)
+    assert USAGE_MEANING in to_markdown(summary, wide=True)
+    assert "Run totals: 7.15k tokens (in 6.5k, out 0.65k), $0.009 (1 of 2 agents reported no cost)" \
+        in to_markdown(summary)
     header = to_csv(summary).splitlines()[0].split(",")
     assert "tokens_in_mean_value" in header and "cost_usd_mean_ci_high" in header
 
