@@ -8,7 +8,8 @@ needs it. ``run``, the command with the most options, has its own module (`run_c
 every command shares is in `cli_common`.
 
 Exit codes: 0 success; 1 some episodes errored or timed out; 2 usage or configuration error (argparse exits
-with 2 on a usage error by itself); 130 on Ctrl-C.
+with 2 on a usage error by itself); 3 a run stopped at its cost bound (``--max-cost``; ``--resume``
+finishes it); 130 on Ctrl-C; 143 on SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import argparse
 import sys
 
 from . import __version__
-from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Command, UsageError, close_match, out,
+from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, PROG, Command, UsageError,
+                         close_match, out,
                          positive_float, positive_int)
 from .run_command import add_run_arguments, cmd_run
 
@@ -43,13 +45,23 @@ def _add_perf_arguments(parser: argparse.ArgumentParser) -> None:
         help="world size factor to time; repeat for several (default: perf's own choice)",
     )
     parser.add_argument("--json", action="store_true", help="print only JSON on stdout")
-    parser.add_argument("--sealed-overhead", action="store_true",
-                        help="time an agent step sealed (run --sealed) against in process, instead of the env")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--sealed-overhead", action="store_true",
+                      help="time an agent step sealed (run --sealed) against in process, instead of the env")
+    what.add_argument("--llm-scale", type=positive_float, metavar="LATENCY", nargs="?", const=0.25,
+                      help="time 40 LLM episodes against a local stand-in model answering in LATENCY seconds "
+                           "(default 0.25) at --jobs 1, 4, 16 and 40, instead of the env")
 
 
 def _cmd_perf(args: argparse.Namespace) -> int:
     from . import perf
 
+    if args.llm_scale is not None:
+        if args.scales is not None:
+            raise UsageError("--scale times the env; --llm-scale times runs of LLM episodes: give one")
+        from . import perf_scale
+
+        return perf_scale.run_cli(latency=args.llm_scale, as_json=args.json)
     if args.sealed_overhead:
         if args.scales is not None:
             raise UsageError("--scale times the env; --sealed-overhead times the agent's side of a step: give one")
@@ -108,6 +120,11 @@ def _add_leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders to merge into one table")
     parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown",
                         help="json is summary.json's format, without provenance (default: %(default)s)")
+    parser.add_argument("--by", choices=("family", "difficulty"),
+                        help="one table per family or per difficulty, each computed from its own episodes")
+    parser.add_argument("--wide", action="store_true",
+                        help="every column, each with its interval (the default table fits 120 columns); "
+                             "csv and json always have every number")
     parser.add_argument("--allow-mixed", action="store_true",
                         help="pool runs even with different scorer or severity versions, chaos, size or agent code")
 
@@ -115,7 +132,7 @@ def _add_leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import leaderboard
+    from . import breakdown, leaderboard
     from .runs import RunFolderError, leaderboard_of, load_run
 
     def warn(message: str) -> None:
@@ -128,12 +145,21 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.format != "markdown":  # the table's own notices are in the markdown; keep CSV and JSON pure
         for notice in table.notices:
             warn(notice)
-    if args.format == "json":
+    if args.by is not None:
+        groups = breakdown.summarise_by(table.episodes, args.by)
+        if args.format == "json":
+            out(breakdown.to_json(groups, args.by), end="")
+        elif args.format == "csv":
+            out(breakdown.to_csv(groups, args.by), end="")
+        else:
+            out(breakdown.to_markdown(groups, args.by, wide=args.wide, notices=table.notices), end="")
+    elif args.format == "json":
         out(leaderboard.to_json(table.summary), end="")
     elif args.format == "csv":
         out(leaderboard.to_csv(table.summary, table.provenance), end="")
     else:
-        out(leaderboard.to_markdown(table.summary, provenance=table.provenance, notices=table.notices), end="")
+        out(leaderboard.to_markdown(table.summary, provenance=table.provenance, notices=table.notices,
+                                    wide=args.wide), end="")
     return EXIT_OK
 
 
@@ -149,20 +175,22 @@ def _add_show_arguments(parser: argparse.ArgumentParser) -> None:
 def _cmd_show(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .runs import RunFolderError, load_run
     from .show import render_episode
-    from .storage import RunFolder, read_episodes
+    from .storage import RunFolder
 
     path = Path(args.run)
-    if not (path / "episodes.jsonl").is_file():
-        raise UsageError(f"{args.run!r} is not a run folder (no episodes.jsonl)")
     try:
-        episodes = {record["key"]: record for record in read_episodes(path)}
-    except ValueError as exc:  # a damaged line: say which, never skip it
+        run = load_run(path, lambda message: print(f"{PROG}: warning: {message}", file=sys.stderr))
+    except RunFolderError as exc:  # not a run folder, or a damaged line: say which, never skip it
         raise UsageError(str(exc)) from None
+    episodes = {record["key"]: record for record in run.episodes}
     if args.episode is None:
         for key, record in episodes.items():
             score = record["score"] or {}
             out(f"{key}  {record['status']}  safe_success={score.get('safe_success')}")
+        if run.notice:
+            print(f"\n{PROG}: {run.notice}", file=sys.stderr)
         print(f"\nshow one with: {PROG} show {args.run} --episode KEY", file=sys.stderr)
         return EXIT_OK
     if args.episode not in episodes:
@@ -245,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from .runner import Terminated
+
+        if isinstance(exc, Terminated):
+            return EXIT_TERMINATED
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -10,14 +10,17 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "PROG", "Command", "UsageError", "close_match", "out",
+__all__ = ["EXIT_INCOMPLETE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE", "PROG", "Command", "UsageError", "close_match", "out",
            "positive_float", "positive_int"]
 
 PROG = "blastradius"
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+"""The run stopped before its end for a reason it was given (``--max-cost``); ``--resume`` finishes it."""
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 @dataclass(frozen=True)

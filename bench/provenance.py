@@ -21,16 +21,26 @@ whether the numbers are the ones the run wrote. ``run.json`` records both:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import platform
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
 from ..agents.loader import agent_code
-from .storage import episode_lines
+from ..envs.scoring import SCORER_VERSION, SEVERITY_VERSION
+from .episode import env_id
+from .storage import SCHEMA_VERSION, episode_lines
+
+if TYPE_CHECKING:
+    from ..envs.scenarios import Family
+    from .run_config import RunConfig
 
 __all__ = ["RowProvenance", "agent_provenance", "agents_provenance", "content_hashes", "file_sha256",
-           "row_provenance"]
+           "row_provenance", "run_info"]
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 _CHUNK = 1 << 20
@@ -128,3 +138,46 @@ def row_provenance(run_json: Mapping[str, Any], label: str) -> RowProvenance:
         scorer_version=str(run_json.get("scorer_version", "unknown")),
         severity_version=str(run_json.get("severity_version", "unknown")),
     )
+
+
+def run_info(config: RunConfig, families: dict[str, Family], argv: Sequence[str]) -> dict[str, Any]:
+    """What ``run.json`` records when a run starts: versions, platform, command line, config and agents."""
+    commit, dirty = _git()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "package_version": _version("blastradius-bench"),
+        "scorer_version": SCORER_VERSION,
+        "severity_version": SEVERITY_VERSION,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {name: _version(name) for name in ("gymnasium", "numpy", "tabulate", "openai")},
+        "argv": list(argv),
+        "config": config.recorded(),
+        "config_hash": config.digest(),
+        "agents": agents_provenance(config.agents, config.labels()),
+        "env_ids": {family.id: env_id(family) for family in families.values()},
+        "seeds": list(config.seeds),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _git() -> tuple[str | None, bool | None]:
+    """The checkout's commit and whether it has uncommitted changes (None outside a checkout)."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True,
+                               timeout=5, check=True).stdout.strip() != ""
+        return commit, dirty
+    except (OSError, subprocess.SubprocessError):
+        return None, None

@@ -19,7 +19,7 @@ from typing import Any
 from ..envs.scenarios.loader import FamilySpecError
 from . import leaderboard, stats
 from .provenance import RowProvenance, row_provenance
-from .runner import RunConfig, episodes_of
+from .run_config import RunConfig, episodes_of
 from .storage import read_episodes
 
 __all__ = ["LoadedRun", "RunFolderError", "Table", "config_of", "leaderboard_of", "load_run", "read_run_json"]
@@ -70,13 +70,20 @@ class LoadedRun:
 
     @property
     def notice(self) -> str | None:
-        """``"run R is incomplete: N of M episodes"`` (and no summary.json), or None when it finished."""
+        """``"run R is incomplete: N of M episodes (why)"``, or None when it finished.
+
+        A run is complete when its ``run.json`` says so and it holds every planned episode; one
+        from before runs were marked is judged by its episodes and summary alone.
+        """
         if self.expected is None:
             return f"run {self.name}: its planned episodes cannot be counted ({self.why_uncounted})"
-        if len(self.episodes) >= self.expected and self.has_summary:
+        marked = self.info.get("complete", self.has_summary)
+        if marked and len(self.episodes) >= self.expected:
             return None
-        missing = "" if self.has_summary else ", no summary.json"
-        return f"run {self.name} is incomplete: {len(self.episodes)} of {self.expected} episodes{missing}"
+        why = self.info.get("stopped") or ("no summary.json: stopped, or still running" if not self.has_summary
+                                           else "still running, or killed")
+        return (f"run {self.name} is incomplete: {len(self.episodes)} of {self.expected} episodes ({why}); "
+                f"finish it with: blastradius run --resume {self.name}")
 
 
 def read_run_json(path: Path) -> dict[str, Any]:
@@ -120,11 +127,13 @@ def load_run(path: Path, on_torn: Callable[[str], None] | None = None) -> Loaded
 
 @dataclass(frozen=True)
 class Table:
-    """Several runs pooled: the summary, each agent's provenance, and notices to show with it."""
+    """Several runs pooled: the summary, each agent's provenance, and notices to show with it;
+    ``episodes`` are the pooled records the summary was made of, for tables of a part of them."""
 
     summary: dict[str, dict[str, Any]]
     provenance: dict[str, list[RowProvenance]]
     notices: list[str] = field(default_factory=list)
+    episodes: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 def leaderboard_of(runs: Sequence[LoadedRun], allow_mixed: bool = False) -> Table:
@@ -157,4 +166,4 @@ def leaderboard_of(runs: Sequence[LoadedRun], allow_mixed: bool = False) -> Tabl
         raise RunFolderError(f"an episode record cannot be summarised: {exc}") from None
     notices = [f"mixed on purpose (--allow-mixed): {difference}" for difference in differences]
     notices += [notice for run in runs if (notice := run.notice)]
-    return Table(summary, provenance, notices)
+    return Table(summary, provenance, notices, episodes)

@@ -8,10 +8,12 @@ JSON Schemas for these files ship in ``schemas/``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import threading
+import time
 import warnings
 import zlib
 from collections.abc import Callable
@@ -20,11 +22,19 @@ from typing import Any, NamedTuple
 
 from .recordable import dumps
 
-__all__ = ["EpisodeLine", "RunFolder", "SCHEMA_VERSION", "episode_lines", "load_schema", "read_episodes"]
+__all__ = ["EpisodeLine", "RunFolder", "SCHEMA_VERSION", "SECRET_FILE", "episode_lines", "load_schema", "read_episodes"]
 
 SCHEMA_VERSION = 1
+SECRET_FILE = ".secret"
+"""Where a sealed run keeps its secret while it goes on (readable by the harness only), so that
+a run killed outright can still be resumed; removed when ``run.json`` gets the secret."""
 _SCHEMAS = Path(__file__).parent / "schemas"
 
+
+_SYNC_SECONDS = 1.0
+"""How often ``episodes.jsonl`` is forced to the disk. A flushed line survives the run being killed
+(the kernel has it); only a crash of the machine itself can lose the last second's lines, which
+``--resume`` then plays again. An fsync per line would cost a 10,000-episode run seconds."""
 
 # What one file or line of a run folder may hold. A legitimate episode stays far below these
 # (its actions are already bounded step by step: `blastradius.bench.episode`); they bound what
@@ -48,16 +58,28 @@ class RunFolder:
         self.path = path
         # Episodes run at once (``--jobs``) append from their own threads: one line at a time.
         self._appending = threading.Lock()
+        self._synced = float("-inf")
 
     @classmethod
     def create(cls, path: Path) -> RunFolder:
         (path / "trajectories").mkdir(parents=True, exist_ok=False)
+        (path / "episodes.jsonl").touch()  # a run killed before its first episode is still a run folder
         return cls(path)
 
     def write_json(self, name: str, value: Any) -> None:
         tmp = self.path / f".{name}.tmp"
         tmp.write_text(_json(value, indent=2) + "\n")
         os.replace(tmp, self.path / name)
+
+    def write_private(self, name: str, text: str) -> None:
+        """Write ``name`` readable and writable by this user only, from its creation on."""
+        path = self.path / name
+        path.unlink(missing_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(text)
+
+    def remove(self, name: str) -> None:
+        (self.path / name).unlink(missing_ok=True)
 
     def write_text(self, name: str, text: str) -> None:
         tmp = self.path / f".{name}.tmp"
@@ -74,11 +96,19 @@ class RunFolder:
         (self.path / "trajectories" / name).write_text(text + "\n")
         with self._appending, open(self.path / "episodes.jsonl", "a") as out:
             out.write(line + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+            out.flush()  # in the kernel now: a killed run keeps the line
+            now = time.monotonic()
+            if now - self._synced >= _SYNC_SECONDS:
+                os.fsync(out.fileno())
+                self._synced = now
 
     def trajectory(self, key: str) -> dict[str, Any]:
-        return json.loads((self.path / "trajectories" / _file_name(key)).read_text())
+        path = self.path / "trajectories" / _file_name(key)
+        if not path.exists():  # a folder written before names had a hash (blastradius 0.1)
+            readable = re.sub(r"[^A-Za-z0-9_.-]+", "__", key)
+            path = path.with_name(f"{readable}.json" if len(readable) <= 120 else
+                                  f"{readable[:100]}-{zlib.crc32(key.encode()):08x}.json")
+        return json.loads(path.read_text())
 
 
 class EpisodeLine(NamedTuple):
@@ -150,11 +180,11 @@ def read_episodes(path: Path, on_torn: Callable[[str], None] | None = None) -> l
 
 
 def _file_name(key: str) -> str:
-    """A readable, bounded file name for an episode key (agent specs can be long paths)."""
-    readable = re.sub(r"[^A-Za-z0-9_.-]+", "__", key)
-    if len(readable) <= 120:
-        return readable + ".json"
-    return f"{readable[:100]}-{zlib.crc32(key.encode()):08x}.json"
+    """A readable, bounded file name for an episode key (agent specs can be long paths), unique
+    to the key: the readable part folds characters together (``/`` and ``__`` both become
+    ``__``), so a hash of the key itself tells such keys apart."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "__", key)[:100]
+    return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:10]}.json"
 
 
 def load_schema(name: str) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from ..envs.scenarios.loader import FamilySpecError
 from . import stats
 from .episode import env_id, score_as_it_stands
 from .provenance import file_sha256
-from .runner import RunConfig, episodes_of, families_of
+from .run_config import RunConfig, episodes_of, families_of
 from .runs import RunFolderError, config_of, read_run_json
 from .sealing import parse_secret, world_seed
 from .storage import EpisodeLine, RunFolder, episode_lines

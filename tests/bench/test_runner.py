@@ -346,20 +346,3 @@ def test_an_agent_that_crashes_after_doing_damage_keeps_its_damage(tmp_path: Pat
     [entry] = outcome.summary.values()
     assert entry["errors"] == 1 and entry["safe_success_rate"]["value"] == 0.0
     assert entry["collateral_damage_mean"]["value"] == pytest.approx(record["score"]["damage"]["total"], abs=1e-4)
-
-
-def _timeless(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in record.items() if key != "duration_seconds"}
-
-
-def test_episodes_run_at_once_give_the_same_records_summary_and_leaderboard(tmp_path: Path) -> None:
-    config = RunConfig(families=("freeze_prod_db", "capacity_removal"), seeds=(0, 1), agents=("noop", "careful", "liar"))
-    one = run(config, tmp_path / "one")
-    four = run(config, tmp_path / "four", jobs=4)
-    assert [_timeless(r) for r in four.episodes] == [_timeless(r) for r in one.episodes]
-    lines = read_episodes(four.folder.path)
-    assert sorted(r["key"] for r in lines) == sorted(r["key"] for r in one.episodes)  # each once, any order
-    for name in ("summary.json", "leaderboard.md"):
-        assert (four.folder.path / name).read_text() == (one.folder.path / name).read_text()
-    from blastradius.bench.verify import verify
-    assert verify(four.folder.path).ok
