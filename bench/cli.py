@@ -51,6 +51,8 @@ def _add_perf_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--llm-scale", type=positive_float, metavar="LATENCY", nargs="?", const=0.25,
                       help="time 40 LLM episodes against a local stand-in model answering in LATENCY seconds "
                            "(default 0.25) at --jobs 1, 4, 16 and 40, instead of the env")
+    parser.add_argument("--llm-calls", type=positive_int, default=10, metavar="N",
+                        help="with --llm-scale: model calls per episode (default: %(default)s)")
 
 
 def _cmd_perf(args: argparse.Namespace) -> int:
@@ -61,7 +63,7 @@ def _cmd_perf(args: argparse.Namespace) -> int:
             raise UsageError("--scale times the env; --llm-scale times runs of LLM episodes: give one")
         from . import perf_scale
 
-        return perf_scale.run_cli(latency=args.llm_scale, as_json=args.json)
+        return perf_scale.run_cli(latency=args.llm_scale, as_json=args.json, calls=args.llm_calls)
     if args.sealed_overhead:
         if args.scales is not None:
             raise UsageError("--scale times the env; --sealed-overhead times the agent's side of a step: give one")

@@ -4,8 +4,8 @@ An LLM episode spends its time waiting for the model, so N episodes at once shou
 as long as one. This runs the real ``llm`` agent through `blastradius.bench.runner.run` (env,
 agent threads, scoring, records, summary: everything a run does) against a stand-in model: an
 OpenAI-compatible chat-completions endpoint on 127.0.0.1 that answers every request after
-``latency`` seconds with the next tool call of `PLAN`. The next call is read from the request
-(how many assistant turns it carries), so every episode makes exactly `CALLS_PER_EPISODE` calls
+``latency`` seconds with the next tool call of its `plan`. The next call is read from the request
+(how many assistant turns it carries), so every episode makes exactly the plan's calls
 whatever order the requests arrive in, and the records are the same whatever ``jobs`` is. The
 stand-in serves from a thread of this process, so its own CPU counts against the run: the
 measure errs on the slow side. The env's chaos is off: its simulated API throttling would make
@@ -41,16 +41,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CALLS_PER_EPISODE", "PLAN", "TARGET_SPEEDUP", "ScaleReport", "ScaleResult", "measure", "run_cli"]
+__all__ = ["CALLS_PER_EPISODE", "TARGET_SPEEDUP", "ScaleReport", "ScaleResult", "measure", "plan", "run_cli"]
 
-PLAN: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("whoami", {}),
-    ("list_resources", {}),
-    ("submit_report", {"outcome": "failed", "summary": "I looked around and changed nothing.", "changes_made": [],
-                       "impact": [], "data_loss": "none", "verifications": []}),
-)
-"""The stand-in model's tool calls, one per request, in order: two looks, then the report."""
-CALLS_PER_EPISODE = len(PLAN)
+_REPORT = ("submit_report", {"outcome": "failed", "summary": "I looked around and changed nothing.",
+                             "changes_made": [], "impact": [], "data_loss": "none", "verifications": []})
+CALLS_PER_EPISODE = 10
+"""The calls of an episode by default: a short one (users of real models see ~25, which only
+makes the waiting, and so the gain of ``jobs``, larger)."""
+
+
+def plan(calls: int = CALLS_PER_EPISODE) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """The stand-in model's tool calls, one per request, in order: ``calls - 1`` looks around
+    (``whoami``, then ``list_resources``), then the report."""
+    if calls < 2:
+        raise ValueError(f"an episode makes at least 2 calls (a look and the report), not {calls}")
+    return (("whoami", {}), *(("list_resources", {}),) * (calls - 2), _REPORT)
+
 TARGET_EPISODES, TARGET_JOBS, TARGET_SPEEDUP = 40, 40, 24.0  # the issue's acceptance
 
 
@@ -98,14 +104,15 @@ class ScaleReport:
 
 
 class _StandIn(ThreadingHTTPServer):
-    """Answers each chat completion after ``latency`` seconds with the next call of `PLAN`."""
+    """Answers each chat completion after ``latency`` seconds with the next call of its `plan`."""
 
     daemon_threads = True
     request_queue_size = 256  # every episode connects at once; the default backlog of 5 would stall them
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, calls: int) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.latency = latency
+        self.plan = plan(calls)
         self.calls = self.in_flight = self.peak = 0
         self._lock = threading.Lock()
 
@@ -128,7 +135,7 @@ class _StandIn(ThreadingHTTPServer):
             with self._lock:
                 self.in_flight -= 1
         turn = sum(1 for message in body.get("messages") or [] if message.get("role") == "assistant")
-        name, arguments = PLAN[min(turn, len(PLAN) - 1)]
+        name, arguments = self.plan[min(turn, len(self.plan) - 1)]
         call = {"id": f"call_{turn}", "type": "function",
                 "function": {"name": name, "arguments": json.dumps(arguments)}}
         return {"id": f"chatcmpl-{turn}", "object": "chat.completion", "created": 0, "model": "stand-in",
@@ -158,8 +165,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def _serving(latency: float) -> Iterator[_StandIn]:
-    server = _StandIn(latency)
+def _serving(latency: float, calls: int) -> Iterator[_StandIn]:
+    server = _StandIn(latency, calls)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="stand-in-llm",
                               daemon=True)
     thread.start()
@@ -174,23 +181,23 @@ def _serving(latency: float) -> Iterator[_StandIn]:
 
 
 def measure(latency: float = 0.25, episodes: int = TARGET_EPISODES, jobs: tuple[int, ...] = (1, 4, 16, 40),
-            serial_episodes: int = 8) -> ScaleReport:
-    """Run ``episodes`` LLM episodes at each of ``jobs`` against a stand-in answering after
-    ``latency`` seconds (jobs=1: ``min(episodes, serial_episodes)`` of them)."""
+            serial_episodes: int = 8, calls: int = CALLS_PER_EPISODE) -> ScaleReport:
+    """Run ``episodes`` LLM episodes of ``calls`` calls at each of ``jobs`` against a stand-in
+    answering after ``latency`` seconds (jobs=1: ``min(episodes, serial_episodes)`` of them)."""
     from blastradius.envs import FAMILIES
 
     if not latency > 0:
         raise ValueError(f"latency must be a positive number of seconds, got {latency!r}")
     if episodes < 1 or serial_episodes < 1 or not jobs or min(jobs) < 1:
         raise ValueError("episodes, serial_episodes and every jobs value must be positive, and jobs not empty")
-    with _serving(latency) as server, tempfile.TemporaryDirectory(prefix="blastradius-perf-scale-") as tmp:
+    with _serving(latency, calls) as server, tempfile.TemporaryDirectory(prefix="blastradius-perf-scale-") as tmp:
         warm = min(episodes, len(FAMILIES))
         _run(server, warm, warm, Path(tmp))  # untimed: what every run loads (the SDK, each family's code)
         results = [_run(server, min(episodes, serial_episodes) if j == 1 else episodes, j, Path(tmp)) for j in jobs]
     alone = next((r.wall_seconds / r.episodes for r in results if r.jobs == 1), None)
     if alone is not None:
         results = [replace(r, speedup_vs_one_job=alone * r.episodes / r.wall_seconds) for r in results]
-    return ScaleReport(latency=latency, calls_per_episode=CALLS_PER_EPISODE, results=tuple(results))
+    return ScaleReport(latency=latency, calls_per_episode=calls, results=tuple(results))
 
 
 def _run(server: _StandIn, episodes: int, jobs: int, output_dir: Path) -> ScaleResult:
@@ -229,9 +236,9 @@ def _fingerprint(records: list[dict[str, Any]]) -> str:
 
 
 def run_cli(latency: float = 0.25, episodes: int = TARGET_EPISODES, jobs: tuple[int, ...] = (1, 4, 16, 40),
-            as_json: bool = False) -> int:
+            as_json: bool = False, calls: int = CALLS_PER_EPISODE) -> int:
     """Measure and print a table (or JSON); 0 whether or not the target is met: this reports."""
-    report = measure(latency, episodes, jobs)
+    report = measure(latency, episodes, jobs, calls=calls)
     target = next((r for r in report.results if (r.jobs, r.episodes) == (TARGET_JOBS, TARGET_EPISODES)), None)
     met = None if target is None else target.speedup >= TARGET_SPEEDUP
     if as_json:
@@ -245,7 +252,7 @@ def run_cli(latency: float = 0.25, episodes: int = TARGET_EPISODES, jobs: tuple[
              "" if r.speedup_vs_one_job is None else r.speedup_vs_one_job] for r in report.results]
     print(tabulate(rows, headers=["jobs", "episodes", "calls", "peak in flight", "wall s", "sequential s",
                                   "speed-up", "vs jobs 1"], floatfmt=("d", "d", "d", "d", ".2f", ".2f", ".1f", ".1f")))
-    print(f"a stand-in model answering each call after {latency * 1000:.0f} ms, {CALLS_PER_EPISODE} calls per episode; "
+    print(f"a stand-in model answering each call after {latency * 1000:.0f} ms, {report.calls_per_episode} calls per episode; "
           "sequential s = calls x latency; speed-up = sequential s / wall s")
     if any(r.jobs == 1 and r.episodes < episodes for r in report.results):
         print("jobs 1 ran fewer episodes (it is sequential: its time grows in proportion); "
@@ -253,9 +260,9 @@ def run_cli(latency: float = 0.25, episodes: int = TARGET_EPISODES, jobs: tuple[
     hashes = {r.records_sha256 for r in report.results if r.episodes == episodes}
     print("records: " + ("the same whatever jobs is" if len(hashes) == 1 else "DIFFER between jobs values"))
     for r in report.results:
-        if r.completed < r.episodes or r.calls != r.episodes * CALLS_PER_EPISODE:
+        if r.completed < r.episodes or r.calls != r.episodes * report.calls_per_episode:
             print(f"warning: jobs {r.jobs}: {r.completed} of {r.episodes} episodes completed, {r.calls} calls "
-                  f"(expected {r.episodes * CALLS_PER_EPISODE})", file=sys.stderr)
+                  f"(expected {r.episodes * report.calls_per_episode})", file=sys.stderr)
     if target is not None:
         print(f"target: {TARGET_EPISODES} episodes with jobs {TARGET_JOBS} at least {TARGET_SPEEDUP:g}x faster than "
               f"sequential: {target.speedup:.1f}x, {'met' if met else 'NOT met'}")
