@@ -45,8 +45,8 @@ Played = tuple[dict[str, Any], dict[str, Any]]
 # The stop flag of this process: a threading.Event here, a multiprocessing.Event in a pool's
 # processes (shared with the runner's), a Ray actor's answer in a Ray task.
 _stop: Any = threading.Event()
-# What a process or task resolves once per config: (config digest, families, agent factories).
-_resolved: tuple[str, dict[str, Family], dict[str, Callable[[], Agent]]] | None = None
+# What a process or task resolves once per config: (the config, families, agent factories).
+_resolved: tuple[Any, dict[str, Family], dict[str, Callable[[], Agent]]] | None = None
 _resolving = threading.Lock()
 
 
@@ -96,20 +96,20 @@ def prime(config: Any, families: dict[str, Family], factories: dict[str, Callabl
     (a sealed run's factories start sealed agents, which `_resolve` would not make)."""
     global _resolved
     with _resolving:
-        _resolved = (config.digest(), families, factories)
+        _resolved = (config, families, factories)
 
 
 def _resolve(config: Any) -> tuple[dict[str, Family], dict[str, Callable[[], Agent]]]:
-    """The families and agent factories of ``config``, resolved once in this process."""
+    """The families and agent factories of ``config``, resolved once in this process (a pool's
+    worker gets its own copy of the config with each episode: equal, not the same object)."""
     global _resolved
     from .run_config import families_of
 
-    digest = config.digest()
     with _resolving:
-        if _resolved is None or _resolved[0] != digest:
+        if _resolved is None or not (_resolved[0] is config or _resolved[0] == config):
             factories = {label: resolve_agent(spec, config.kwargs_of(i))
                          for i, (spec, label) in enumerate(zip(config.agents, config.labels(), strict=True))}
-            _resolved = (digest, families_of(config), factories)
+            _resolved = (config, families_of(config), factories)
         return _resolved[1], _resolved[2]
 
 
