@@ -25,6 +25,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import traceback
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -113,7 +114,7 @@ def _resolve(config: Any) -> tuple[dict[str, Family], dict[str, Callable[[], Age
         return _resolved[1], _resolved[2]
 
 
-class Executor:
+class Executor(ABC):
     """Runs episodes; a context manager. ``submit`` returns the episode's future; ``stop`` sets
     the stop flag every episode in flight reads."""
 
@@ -127,14 +128,16 @@ class Executor:
     def __exit__(self, *exc_info: object) -> None:
         self.shutdown()
 
+    @abstractmethod
     def submit(self, spec: EpisodeSpec, config: Any) -> Future[Played]:
-        raise NotImplementedError
+        """Start playing ``spec``'s episode of ``config``."""
 
     def stop(self) -> None:
         _stop.set()
 
     def shutdown(self) -> None:
-        """Wait for the episodes in flight (a stop ends them at their next agent call)."""
+        """Wait for the episodes in flight (a stop ends them at their next agent call); one that
+        plays each episode in `submit` has none."""
 
 
 class _Here(Executor):

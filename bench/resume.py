@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from . import leaderboard
-from .runner import Execution, Monitor, RunOutcome, agent_factories, families_of, play_into, run_info
+from .runner import (Execution, Monitor, RunOutcome, agent_factories, check_execution, families_of, play_into,
+                     run_info)
 from .runs import RunFolderError, config_of, read_run_json
 from .sealed import isolation
 from .sealing import parse_secret
@@ -60,10 +61,11 @@ def resume(path: Path, execution: Execution | None = None, retry_errors: bool = 
     if changed:
         raise RunFolderError(f"{path} cannot be resumed as it began: {'; '.join(changed)}. Resume it with the "
                              "blastradius and agents that began it, or start a new run")
+    execution = execution or recorded_execution(info)
+    check_execution(config, execution)
     kept = _repair(path, retry_errors)
     where = isolation() if config.sealed else None
     factories = agent_factories(config, where)
-    execution = execution or recorded_execution(info)
     info = {key: value for key, value in info.items() if key not in ("content_sha256", "stopped")}
     info["execution"] = asdict(execution)
     info["resumed"] = [*info.get("resumed", []), {

@@ -313,7 +313,8 @@ def _report(outcome: RunOutcome, as_json: bool) -> int:
 
 
 class _Follow:
-    """The run's `blastradius.bench.runner.Monitor` on the command line: a progress display on
+    """The run's `blastradius.bench.runner.Monitor` on the command line (its methods, not its
+    class: the runner is imported only when a run starts): a progress display on
     stderr (`blastradius.bench.progress.Progress`), made when the run knows its size."""
 
     def __init__(self, quiet: bool) -> None:

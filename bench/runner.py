@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..agents.base import Agent
 from ..agents.loader import resolve_agent
@@ -32,7 +32,7 @@ from .sealing import new_secret
 from .storage import SECRET_FILE, RunFolder
 
 __all__ = ["DEFAULT_AGENTS", "DEFAULT_STEP_TIMEOUT", "MAX_EPISODES", "Execution", "Monitor", "RunConfig",
-           "RunInterrupted", "RunOutcome", "Terminated", "agent_factories", "check_levels", "episodes_of",
+           "RunInterrupted", "RunOutcome", "Terminated", "agent_factories", "check_execution", "check_levels", "episodes_of",
            "families_of", "play_into", "run", "run_info"]
 
 @dataclass
@@ -85,8 +85,9 @@ class Execution:
             raise ValueError(f"max_connections must be at least 1, got {self.max_connections}")
 
 
-class Monitor(Protocol):
-    """What follows a run as it goes (`blastradius.bench.progress.Progress` on the command line)."""
+class Monitor:
+    """What follows a run as it goes; this one follows it silently. A subclass overrides what it
+    wants to see (the command line's shows `blastradius.bench.progress.Progress`)."""
 
     def started(self, total: int, done: int) -> None:
         """The run plans ``total`` episodes, ``done`` of them recorded before (a resumed run)."""
@@ -115,7 +116,7 @@ def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (), monitor: 
     """
     if config.sealed:
         config = replace(config, secret=config.secret or new_secret())
-    _check_execution(config, execution)
+    check_execution(config, execution)
     where = isolation() if config.sealed else None
     factories = agent_factories(config, where)
     families = families_of(config)
@@ -129,7 +130,12 @@ def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (), monitor: 
     return play_into(folder, config, info, {}, execution, monitor, where, factories)
 
 
-def _check_execution(config: RunConfig, execution: Execution) -> None:
+def check_execution(config: RunConfig, execution: Execution) -> None:
+    """Refuse an execution the config cannot have, before anything is written.
+
+    Raises:
+        ValueError: a sealed run on another executor than ``local``.
+    """
     if config.sealed and execution.executor != "local":
         raise ValueError("a sealed agent is a process of its own already: run a sealed run with the local "
                          "executor (--jobs N for several at once)")
@@ -140,7 +146,6 @@ def play_into(folder: RunFolder, config: RunConfig, info: dict[str, Any], done: 
               factories: dict[str, Callable[[], Agent]]) -> RunOutcome:
     """Play the episodes of ``config`` not in ``done`` (records by key) into ``folder``, then
     write its summary, leaderboard and ``run.json`` (``info``, marked complete or not)."""
-    _check_execution(config, execution)
     if config.sealed:
         folder.path.chmod(0o700)
         # Kept where only the harness can read it, so that a run killed outright can be resumed.
@@ -148,7 +153,7 @@ def play_into(folder: RunFolder, config: RunConfig, info: dict[str, Any], done: 
     folder.write_json("run.json", {**info, "complete": False})
     specs = episodes_of(config)
     records = dict(done)
-    monitor = monitor or _Silent()
+    monitor = monitor or Monitor()
     monitor.started(len(specs), len(records))
     stopped: str | None = "the harness failed"
     interrupted: KeyboardInterrupt | None = None
@@ -272,17 +277,6 @@ def _over_budget(records: Iterable[dict[str, Any]], running: int, max_cost: floa
         return None
     return (f"max cost ${max_cost:.2f} reached: ${spent:.2f} recorded over {len(costs)} episodes; no new episode "
             "started. Resume with --resume RUN_DIR and a higher --max-cost to finish the run")
-
-
-class _Silent:
-    def started(self, total: int, done: int) -> None:
-        pass
-
-    def episode(self, record: dict[str, Any]) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
 
 
 def agent_factories(config: RunConfig, where: Isolation | None) -> dict[str, Callable[[], Agent]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from blastradius.bench.runner import Execution, RunConfig, run
+from blastradius.bench.runner import Execution, Monitor, RunConfig, run
 from blastradius.bench.storage import read_episodes
 from blastradius.bench.verify import verify
 
@@ -67,7 +67,7 @@ def test_a_slow_agent_does_not_hold_back_the_episodes_beside_it(tmp_path: Path) 
                                                                                "careful"))
     ended: list[tuple[float, str]] = []
 
-    class Watch:
+    class Watch(Monitor):
         def started(self, total: int, done: int) -> None:
             assert (total, done) == (8, 0)
 

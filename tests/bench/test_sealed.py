@@ -24,7 +24,7 @@ import pytest
 from blastradius.agents.base import Briefing
 from blastradius.bench import sealed
 from blastradius.bench.cli import main
-from blastradius.bench.runner import RunConfig, run
+from blastradius.bench.runner import Monitor, RunConfig, run
 from blastradius.bench.storage import SECRET_FILE, RunFolder, read_episodes
 
 FAMILY = "freeze_prod_db"
@@ -204,19 +204,13 @@ def test_the_same_secret_gives_the_same_episodes(tmp_path):
 def test_the_secret_is_written_only_when_the_run_ends(tmp_path):
     seen: list[dict] = []
 
-    class Watch:
-        def started(self, total: int, done: int) -> None:
-            pass
-
+    class Watch(Monitor):
         def episode(self, record: dict) -> None:
             [folder] = tmp_path.iterdir()
             seen.append(json.loads((folder / "run.json").read_text()))
             assert stat.S_IMODE(folder.stat().st_mode) == 0o700
             # Kept for a resume after a kill, where only the harness can read it.
             assert stat.S_IMODE((folder / SECRET_FILE).stat().st_mode) == 0o600
-
-        def note(self, message: str) -> None:
-            pass
 
     run(RunConfig(families=(FAMILY,), seeds=(0,), agents=("noop",), sealed=True), tmp_path, monitor=Watch())
     assert seen and all("secret" not in info and info["config"]["secret"] is None for info in seen)
