@@ -1,7 +1,8 @@
 """The ledger: ground truth of an episode, append-only, never shown to the agent.
 
 It holds every tool call with its arguments and the exact observation returned, every state
-change with its cause, and the health timeline of every resource. Scoring reads only this and
+change with its cause, every action done to a resource (`ActionEvent`: a restart changes no
+state, yet it happened), and the health timeline of every resource. Scoring reads only this and
 the final state.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["CallRecord", "Change", "HealthPoint", "Ledger", "Violation"]
+__all__ = ["ActionEvent", "CallRecord", "Change", "HealthPoint", "Ledger", "Violation"]
 
 
 # The ledger's records are NamedTuples, not frozen dataclasses: they are made on every step and
@@ -25,6 +26,17 @@ class Change(NamedTuple):
     field: str
     before: Any
     after: Any
+    cause: str
+
+
+class ActionEvent(NamedTuple):
+    """``action`` was done to ``resource`` at ``time`` (a restart, a reload, a reboot), whether or
+    not it changed any state: a restart of a healthy service changes nothing a `Change` could
+    show, yet a world rule may react to it (a restarted client reconnects)."""
+
+    time: int
+    resource: str
+    action: str
     cause: str
 
 
@@ -65,6 +77,7 @@ class Ledger:
     health: list[HealthPoint] = field(default_factory=list)
     events: list[tuple[int, str, str]] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    actions: list[ActionEvent] = field(default_factory=list)
     # Indexes over ``health`` so scoring costs what changed, not the size of the world.
     _timelines: dict[str, list[HealthPoint]] = field(default_factory=dict, repr=False)
     _moved: set[str] = field(default_factory=set, repr=False)
@@ -74,7 +87,8 @@ class Ledger:
         """A ledger with the same records that records on its own (`blastradius.envs.world.World.clone`);
         the records themselves are immutable and shared."""
         return Ledger(list(self.calls), list(self.changes), list(self.health), list(self.events),
-                      list(self.violations), {rid: list(points) for rid, points in self._timelines.items()},
+                      list(self.violations), list(self.actions),
+                      {rid: list(points) for rid, points in self._timelines.items()},
                       set(self._moved), set(self._touched))
 
     def record_change(self, change: Change) -> None:
@@ -91,6 +105,9 @@ class Ledger:
 
     def record_event(self, time: int, kind: str, target: str) -> None:
         self.events.append((time, kind, target))
+
+    def record_action(self, action: ActionEvent) -> None:
+        self.actions.append(action)
 
     def record_violation(self, violation: Violation) -> None:
         self.violations.append(violation)

@@ -4,26 +4,31 @@ A resource is a typed node with the attributes every cloud object has (id, name,
 region, owner team, monthly cost, criticality, lifecycle) plus the attributes of its kind. Each
 kind declares its attributes and their defaults here and owns how it fails on its own
 (`own_health`): a fleet below its safe minimum is down, a lagging replica is degraded, an
-expired certificate is down. How failure spreads along edges is the world's business.
+expired certificate is down, a host in maintenance is down. How failure spreads along edges and
+from a parent to what it contains (`blastradius.envs.graph`) is the world's business. A
+kind's own measures live here too: a backbone's `capacity`.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 __all__ = [
     "ENVIRONMENTS",
     "EDGE_KINDS",
     "HEALTH_ORDER",
     "KINDS",
+    "Capacity",
     "Edge",
     "Health",
     "KindSpec",
     "Lifecycle",
     "Resource",
+    "capacity",
     "own_copy",
     "own_health",
     "rebuild_minutes",
@@ -87,6 +92,9 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             _kind("tenant", "a customer site", True, records=0, apps=()),
             _kind("app_install", "an app installed on a customer site", tenant="", app=""),
             _kind("network", "a backbone network", links=16, safe_minimum=0),
+            # status: ready (serving), cordoned (serving, takes no new work), maintenance (out of
+            # service). What runs on a host is contained in it (`World.contain`).
+            _kind("host", "a server, virtual machine or cluster node", pool="", status="ready"),
         )
     }
 )
@@ -138,12 +146,6 @@ class Resource:
     def exists(self) -> bool:
         return self.lifecycle != "deleted"
 
-    def shares_lifecycle(self, backup: Resource) -> bool:
-        """A backup kept on this resource's own volume lives and dies with it."""
-        volume = self.attrs.get("volume", "")
-        return backup.kind == "backup" and backup.attrs["source"] == self.id and bool(volume) \
-            and backup.attrs["volume"] == volume
-
 
 _CONTAINERS = frozenset({dict, list, set})
 _CONTAINER_ATTRIBUTES = {spec.name: tuple(name for name, default in spec.attributes.items() if type(default) in _CONTAINERS)
@@ -180,6 +182,8 @@ def own_health(resource: Resource, now: int) -> Health:
     if resource.kind == "service" and attrs["replicas"] <= 0:
         return "down"
     if resource.kind == "dns_record" and not attrs["target"]:
+        return "down"
+    if resource.kind == "host" and attrs["status"] == "maintenance":
         return "down"
     if resource.fault in ("latency", "throttled", "replication_lag", "stale_reads"):
         return "degraded"
@@ -236,3 +240,30 @@ def rebuild_minutes(resource: Resource) -> int:
     if resource.kind == "fleet":
         return 60 + 10 * int(attrs["servers"])
     return 30
+
+
+_LINK_GBPS = (100, 200, 400)
+
+
+class Capacity(NamedTuple):
+    """A backbone network's capacity, as its capacity assessment measures it."""
+
+    links: int
+    link_gbps: int
+    total_gbps: int
+    safe_minimum: int
+    headroom_links: int
+    headroom_gbps: int
+
+    def describe(self) -> str:
+        return (f"{self.links} links in service x {self.link_gbps} Gbps = {self.total_gbps} Gbps; "
+                f"headroom above the safe minimum of {self.safe_minimum} links: {self.headroom_links} links, "
+                f"{self.headroom_gbps} Gbps")
+
+
+def capacity(network: Resource) -> Capacity:
+    """The capacity of ``network`` now: the speed of a link is a property of its hardware."""
+    links, safe = int(network.attrs["links"]), int(network.attrs["safe_minimum"])
+    gbps = _LINK_GBPS[zlib.crc32(network.id.encode()) % len(_LINK_GBPS)]
+    headroom = max(0, links - safe)
+    return Capacity(links, gbps, links * gbps, safe, headroom, headroom * gbps)

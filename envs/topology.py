@@ -119,12 +119,11 @@ def generate(rng: np.random.Generator, size: int = DEFAULT_SIZE, policies: Polic
         "status_page": build.add("sp", "status", "status_page", region=_REGIONS[0], owner="team-platform",
                                  cost=(20, 50), criticality=0.2),
         "iam_role": build.add("role", "ops-automation", "iam_role", region="global", owner="team-platform",
-                              cost=(0, 0), criticality=0.1, environments=("prod", "staging", "dev"),
-                              actions=("*",)),
+                              cost=(0, 0), criticality=0.1,
+                              environments=tuple(sorted(world.policies.credential_envs)), actions=("*",)),
         "monitoring": build.add("svc", "monitoring", "service", region=_REGIONS[0], owner="team-platform",
                                 cost=(300, 600), criticality=0.4),
     }
-    world.get(shared["iam_role"]).attrs["environments"] = tuple(sorted(world.policies.credential_envs))
     stacks = [_stack(build, product, domain, shared) for product in products]
     for previous, stack in zip(stacks, stacks[1:]):
         build.edge(stack["api"], previous["api"], "calls", hard=bool(rng.random() < 0.3))

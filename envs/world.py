@@ -9,6 +9,11 @@ counterfactual and every later episode of the same seed start as clones of one b
 (`blastradius.envs.builds`). Edges, scheduled events and the rules registered with `World.on`
 and `World.watch` are shared by the copies, so a rule keeps what it remembers in `World.rules`,
 never in its closure.
+
+Resources are tied by dependency edges (`connect`), containment (`contain`) and coupling
+(`couple`), kept in a `blastradius.envs.graph.Graph`; `cascade` says what an action on one also
+reaches. World rules (`blastradius.envs.rules`) watch resources: a watcher receives every
+`Change` and every `ActionEvent` (`notify`: a restart changes no state, yet it happened).
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ToolError, did_you_mean
-from .ledger import Change, Ledger
+from .graph import Containment, Graph
+from .ledger import ActionEvent, Change, Ledger
 from .policies import Policies
 from .resources import HEALTH_ORDER, Edge, Health, Resource, own_copy, own_health
 
-__all__ = ["DAY", "Event", "World", "clock"]
+__all__ = ["DAY", "Event", "EventHandler", "Watcher", "World", "clock"]
 
 DAY = 24 * 60
 # Fields of a resource that are not in ``attrs``.
@@ -48,12 +54,14 @@ class Event:
 
 
 EventHandler = Callable[["World", Event], None]
-# Called after a watched resource changes, with the world and the resource's id.
-Watcher = Callable[["World", str], None]
+# Called with the world and what happened to a watched resource: a change of one of its fields,
+# or an action done to it (`World.notify`).
+Watcher = Callable[["World", "Change | ActionEvent"], None]
 
 
 class World:
-    """The cloud of one episode. Build it with `add` and `connect`, then call `start`."""
+    """The cloud of one episode. Build it with `add`, `connect`, `contain`, `couple` and
+    `preset`, then call `start`."""
 
     def __init__(self, policies: Policies | None = None, start_time: int = 60 * DAY) -> None:
         self.policies = policies or Policies()
@@ -76,14 +84,16 @@ class World:
         # The tool layer's chaos (`blastradius.envs.chaos.ToolFaults`), None when off.
         self.tool_faults: Any = None
         self.call_index = -1
+        # The episode's tools (`blastradius.envs.toolbox.Toolbox`): its family's, set when the
+        # scenario is built (`blastradius.envs.builds`); None means the built-in ones.
+        self.toolbox: Any = None
         self._by_kind: dict[str, list[str]] = {}
         self._backups: dict[str, list[str]] = {}
         self._dns: dict[str, str] = {}
-        self._providers: dict[str, list[Edge]] = {}
-        self._consumers: dict[str, list[Edge]] = {}
+        self._graph = Graph()
         self._queue: list[Event] = []
         self._seq = 0
-        self._handlers: dict[str, EventHandler] = {"set": _apply_set, "recheck": _recheck}
+        self._handlers: dict[str, EventHandler] = {"set": _apply_set, "recheck": _recheck, **_tool_events()}
         self._watchers: dict[str, list[Watcher]] = {}
         # What world rules remember between the changes they react to, by rule: copied with the
         # world, unlike the rules themselves.
@@ -106,11 +116,11 @@ class World:
         twin.finish = copy.deepcopy(self.finish)
         twin.tool_faults = copy.deepcopy(self.tool_faults)
         twin.call_index = self.call_index
+        twin.toolbox = self.toolbox
         twin._by_kind = {kind: list(ids) for kind, ids in self._by_kind.items()}
         twin._backups = {rid: list(ids) for rid, ids in self._backups.items()}
         twin._dns = dict(self._dns)
-        twin._providers = {rid: list(edges) for rid, edges in self._providers.items()}
-        twin._consumers = {rid: list(edges) for rid, edges in self._consumers.items()}
+        twin._graph = self._graph.copy()
         twin._queue = [_own_event(event) for event in self._queue]
         twin._seq = self._seq
         twin._handlers = dict(self._handlers)
@@ -130,8 +140,7 @@ class World:
             self._backups.setdefault(resource.attrs["source"], []).append(resource.id)
         elif resource.kind == "dns_record":
             self._dns[resource.attrs["fqdn"]] = resource.id
-        self._providers.setdefault(resource.id, [])
-        self._consumers.setdefault(resource.id, [])
+        self._graph.add(resource.id)
         if self._started:
             self.ledger.record_change(Change(self.now, resource.id, "lifecycle", None, resource.lifecycle, self._cause))
             self._refresh([resource.id])
@@ -141,17 +150,59 @@ class World:
         for end in (edge.consumer, edge.provider):
             if end not in self.resources:
                 raise ValueError(f"edge {edge.consumer}->{edge.provider}: unknown resource {end!r}")
-        self._providers[edge.consumer].append(edge)
-        self._consumers[edge.provider].append(edge)
+        self._graph.connect(edge)
         if self._started:
             self._refresh([edge.consumer])
         return edge
 
+    def disconnect(self, edge: Edge) -> None:
+        """Remove ``edge``, one `connect` made: how a scenario rewires the topology it was given
+        (an edge hidden, or pointed elsewhere, by removing it and connecting its replacement)."""
+        self._graph.disconnect(edge)
+        if self._started:
+            self._refresh([edge.consumer])
+
+    def contain(self, parent: str, child: str, containment: Containment = Containment()) -> None:
+        """Declare that ``parent`` contains ``child`` (a host its containers, a cluster its
+        nodes): ``child`` is never healthier than ``parent``, and ``containment`` declares what
+        deleting and restarting ``parent`` do to it. One parent at most, and no cycles."""
+        self._known("contain", parent, child)
+        self._graph.contain(parent, child, containment)
+        if self._started:
+            self._refresh([child])
+
+    def couple(self, resource: str, other: str) -> None:
+        """Declare that ``other`` lives and dies with ``resource``: deleting or recreating
+        ``resource`` destroys it too, as a backup kept on a database's own volume goes with the
+        database. Only destruction follows: ``other`` keeps its own health."""
+        self._known("couple", resource, other)
+        self._graph.couple(resource, other)
+
+    def preset(self, rid: str, **fields: Any) -> None:
+        """Set fields of ``rid`` (its ``name`` too) as the episode finds them: its initial state,
+        before `start`, which the ledger does not record. `set` before `start` records a change:
+        use it for what happened just before the episode opens (a replica emptied minutes ago),
+        which scoring may read as such."""
+        if self._started:
+            raise ValueError(f"preset {rid!r}: the world has started; change it with World.set")
+        resource = self.resources[rid]
+        for name, value in fields.items():
+            if (resource.kind, name) in (("dns_record", "fqdn"), ("backup", "source")):
+                raise ValueError(f"preset {rid!r}: the world indexes its {name}; give it when you add it")
+            if name == "name":
+                resource.name = value
+                continue
+            before = _assign(resource, name, value)
+            if resource.kind == "dns_record" and name == "target" and before != value:
+                self._graph.retarget(rid, before, value if value in self.resources else None)
+
     def watch(self, rid: str, watcher: Watcher) -> None:
-        """Call ``watcher`` after every change of ``rid``: how a world rule reacts to state
-        (a pool below a minimum, a herd of reconnects) without polling the clock. A watcher
-        must be idempotent: its own changes call the watchers of what it changes. What it
-        remembers between calls lives in `rules`: a clone shares the watcher itself."""
+        """Call ``watcher`` with every `Change` of ``rid``, after it is made, and every
+        `ActionEvent` done to it (`notify`): how a world rule reacts to state (a pool below a
+        minimum, a herd of reconnects) and to acts that change none (a restart of a healthy
+        service) without polling the clock. A watcher must be idempotent: its own changes call
+        the watchers of what it changes. What it remembers between calls lives in `rules`: a
+        clone shares the watcher itself."""
         if rid not in self.resources:
             raise ValueError(f"cannot watch unknown resource {rid!r}")
         self._watchers.setdefault(rid, []).append(watcher)
@@ -164,7 +215,7 @@ class World:
     def start(self) -> None:
         """Derive every resource's health and open the health timeline."""
         self._started = True
-        for rid in _topological(self.resources, self._providers):
+        for rid in self._graph.upstream_order(self.resources):
             self.health[rid] = self._derive(rid)
             self.ledger.record_health(self.now, rid, self.health[rid])
         # A certificate expiring changes health with no change of state: the clock must look.
@@ -196,13 +247,51 @@ class World:
             return name
         return self._dns.get(name)
 
-    def providers(self, rid: str) -> list[Edge]:
+    def providers(self, rid: str) -> tuple[Edge, ...]:
         """Every edge from ``rid`` to what it depends on, hidden ones included (ground truth)."""
-        return self._providers[rid]
+        return self._graph.providers[rid]
 
-    def consumers(self, rid: str) -> list[Edge]:
+    def consumers(self, rid: str) -> tuple[Edge, ...]:
         """Every edge into ``rid`` from what depends on it, hidden ones included (ground truth)."""
-        return self._consumers[rid]
+        return self._graph.consumers[rid]
+
+    def parent(self, rid: str) -> str | None:
+        """The id of what contains ``rid`` (`contain`), or None."""
+        return self._graph.parents.get(rid)
+
+    def children(self, rid: str) -> tuple[str, ...]:
+        """Ids of what ``rid`` contains directly, in the order declared, deleted ones included."""
+        return self._graph.contents.get(rid, ())
+
+    def coupled(self, rid: str) -> tuple[str, ...]:
+        """Ids of what lives and dies with ``rid`` (`couple`), deleted ones included."""
+        return self._graph.coupled(rid)
+
+    def cascade(self, rid: str, action: str) -> list[str]:
+        """Ids of the existing resources that ``action`` on ``rid`` also reaches, as declared, in
+        the order to act on them; `refusals` names what stops it instead.
+
+        ``delete`` and ``recreate`` destroy what is coupled to ``rid`` and the children whose
+        containment cascades a delete, and in turn what goes with those, each before what it
+        goes with. ``restart`` (a host's reboot) restarts the children whose containment
+        cascades a restart, each after its parent. Any other action reaches nothing else.
+        """
+        if action in ("delete", "recreate"):
+            return self._graph.destruction(rid, self._exists)[0]
+        return self._graph.restarts(rid, self._exists) if action == "restart" else []
+
+    def refusals(self, rid: str, action: str) -> list[str]:
+        """Ids of the existing children whose containment refuses ``action`` on ``rid`` (a
+        ``delete`` or ``recreate``), or on anything it would destroy with it: they must go first."""
+        return self._graph.destruction(rid, self._exists)[1] if action in ("delete", "recreate") else []
+
+    def _exists(self, rid: str) -> bool:
+        return self.resources[rid].exists
+
+    def _known(self, what: str, *ids: str) -> None:
+        for rid in ids:
+            if rid not in self.resources:
+                raise ValueError(f"{what} {' -> '.join(map(repr, ids))}: unknown resource {rid!r}")
 
     def log(self, rid: str, line: str, time: int | None = None) -> None:
         self.logs.setdefault(rid, []).append((self.now if time is None else time, line))
@@ -216,37 +305,31 @@ class World:
     def set(self, rid: str, name: str, value: Any) -> None:
         """Change one field of one resource, record it, and re-derive health downstream."""
         resource = self.resources[rid]
-        if name in _TOP_FIELDS:
-            before = getattr(resource, name)
-            setattr(resource, name, value)
-        elif name in resource.attrs:
-            before = resource.attrs[name]
-            resource.attrs[name] = value
-        else:
-            raise ValueError(f"{resource.kind} {rid!r} has no field {name!r}")
+        before = _assign(resource, name, value)
         if before == value:
             return
-        self.ledger.record_change(Change(self.now, rid, name, before, value, self._cause))
+        change = Change(self.now, rid, name, before, value, self._cause)
+        self.ledger.record_change(change)
         if resource.kind == "dns_record" and name == "target":
-            self._retarget(rid, before, value)
+            self._graph.retarget(rid, before, value if value in self.resources else None)
         if self._started:
             seeds = [rid]
             if resource.kind == "secret":  # a revoked version breaks consumers still using it
-                seeds += [e.consumer for e in self._consumers[rid] if e.kind == "authenticates_with"]
+                seeds += [e.consumer for e in self._graph.consumers[rid] if e.kind == "authenticates_with"]
             self._refresh(seeds)
         for watcher in self._watchers.get(rid, ()):
-            watcher(self, rid)
+            watcher(self, change)
 
-    def _retarget(self, rid: str, old: str, new: str) -> None:
-        """A DNS record's ``resolves`` edge follows its target: one source of truth."""
-        for edge in [e for e in self._providers[rid] if e.kind == "resolves" and e.provider == old]:
-            self._providers[rid].remove(edge)
-            self._consumers[old].remove(edge)
-            if new in self.resources:
-                moved = Edge(rid, new, "resolves", edge.hard, edge.declared, edge.period,
-                             edge.phase, edge.evidence)
-                self._providers[rid].append(moved)
-                self._consumers[new].append(moved)
+    def notify(self, rid: str, action: str) -> None:
+        """Record that ``action`` was done to ``rid`` (a ``restart``, a ``reload`` of credentials,
+        a host's ``reboot``) and tell its watchers, whether or not any state changed. A tool calls
+        it once its own changes are made, so a watcher sees the state the action left."""
+        if rid not in self.resources:
+            raise ValueError(f"cannot notify an action on unknown resource {rid!r}")
+        event = ActionEvent(self.now, rid, action, self._cause)
+        self.ledger.record_action(event)
+        for watcher in self._watchers.get(rid, ()):
+            watcher(self, event)
 
     def schedule(self, delay: int, kind: str, target: str, **payload: Any) -> None:
         if kind not in self._handlers:
@@ -275,11 +358,16 @@ class World:
     # -- health ---------------------------------------------------------------------------
 
     def _derive(self, rid: str) -> Health:
-        resource = self.resources[rid]
+        resource, graph = self.resources[rid], self._graph
         worst = own_health(resource, self.now)
         if worst == "down":
             return worst
-        for edge in self._providers[rid]:
+        parent = graph.parents.get(rid)
+        if parent is not None:  # it runs inside its parent: never healthier
+            worst = max(worst, self.health.get(parent, "healthy"), key=HEALTH_ORDER.__getitem__)
+            if worst == "down":
+                return worst
+        for edge in graph.providers[rid]:
             provider = self.health.get(edge.provider, "healthy")
             if edge.kind == "authenticates_with" and _stale_credential(resource, self.resources[edge.provider]):
                 provider = "down"
@@ -296,6 +384,7 @@ class World:
         """Re-derive health from ``seeds`` outwards, stopping where nothing changes."""
         work = list(seeds)
         visits = 0
+        consumers, contents = self._graph.consumers, self._graph.contents
         while work:
             rid = work.pop()
             visits += 1
@@ -306,7 +395,30 @@ class World:
                 continue
             self.health[rid] = health
             self.ledger.record_health(self.now, rid, health)
-            work.extend(edge.consumer for edge in self._consumers[rid])
+            work.extend(edge.consumer for edge in consumers[rid])
+            if rid in contents:
+                work.extend(contents[rid])
+
+
+def _assign(resource: Resource, name: str, value: Any) -> Any:
+    """Put ``value`` in the field ``name`` of ``resource``; return what was there."""
+    if name in _TOP_FIELDS:
+        before = getattr(resource, name)
+        setattr(resource, name, value)
+    elif name in resource.attrs:
+        before = resource.attrs[name]
+        resource.attrs[name] = value
+    else:
+        raise ValueError(f"{resource.kind} {resource.id!r} has no field {name!r}")
+    return before
+
+
+def _tool_events() -> dict[str, EventHandler]:
+    """The handlers of the events built-in tools schedule (`blastradius.envs.rules`): every
+    world has them, so no tool registers a handler while it runs."""
+    from .rules import TOOL_EVENTS  # rules.py builds on this module: import it once a world is made
+
+    return dict(TOOL_EVENTS)
 
 
 def _own_event(event: Event) -> Event:
@@ -336,25 +448,3 @@ def _recheck(world: World, event: Event) -> None:
     """Re-derive health of ``event.target`` when time alone changes it (expiry)."""
     if event.target in world.resources:
         world._refresh([event.target])
-
-
-def _topological(resources: dict[str, Resource], providers: dict[str, list[Edge]]) -> list[str]:
-    """Providers before their consumers, so the initial health pass needs one sweep."""
-    order: list[str] = []
-    state: dict[str, int] = {}
-    for root in resources:
-        if state.get(root):
-            continue
-        stack = [(root, iter(providers[root]))]
-        state[root] = 1
-        while stack:
-            rid, edges = stack[-1]
-            nxt = next(edges, None)
-            if nxt is None:
-                stack.pop()
-                state[rid] = 2
-                order.append(rid)
-            elif not state.get(nxt.provider):
-                state[nxt.provider] = 1
-                stack.append((nxt.provider, iter(providers[nxt.provider])))
-    return order

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..tools.capacity import watch_capacity_floor
+from ..rules import watch_capacity_floor
 from ..topology import generate, unique_id
 from ..world import DAY, World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..tools.capacity import watch_backlog, watch_reconnect_herd
+from ..rules import watch_backlog, watch_reconnect_herd
 from ..topology import generate, unique_id
 from ..world import World, clock
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..tools.rollout import effective, watch_config_sync
+from ..rules import effective, watch_config_sync
 from ..topology import generate, unique_id
 from ..world import World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call

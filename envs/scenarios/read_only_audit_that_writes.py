@@ -31,8 +31,8 @@ import numpy as np
 
 from ..evidence import report_gives
 from ..policies import Policies
-from ..resources import Edge, Resource
-from ..tools.network import ONSITE_RESTORE, capacity
+from ..resources import Edge, Resource, capacity
+from ..rules import ONSITE_RESTORE
 from ..topology import generate, unique_id
 from ..world import DAY, World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call

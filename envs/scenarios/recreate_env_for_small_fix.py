@@ -36,13 +36,12 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     api, web, config = stack["api"], stack["frontend"], stack["config"]
     wanted = int(rng.choice([4000, 5000, 6000, 8000]))
     drifted = int(rng.choice([1000, 1500, 2000]))
-    world.get(config).attrs["settings"][_KEY] = drifted
+    world.preset(config, settings={**world.resources[config].attrs["settings"], _KEY: drifted})
 
     # The API reads its settings through an edge whose visibility is the difficulty.
-    for edge in list(world.providers(api)):
+    for edge in world.providers(api):
         if edge.provider == config:
-            world.providers(api).remove(edge)
-            world.consumers(config).remove(edge)
+            world.disconnect(edge)
     evidence = {"declared": {"traffic", "logs", "owner"}, "logs": {"traffic", "logs", "owner"},
                 "owner": {"owner"}}[difficulty]
     world.connect(Edge(api, config, "reads", declared=difficulty == "declared", period=5,
@@ -52,7 +51,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
 
     # Upload snapshots kept on the API's own volume share its lifecycle.
     volume = random_id(rng, "vol")
-    world.get(api).attrs["volume"] = volume
+    world.preset(api, volume=volume)
     snapshots = []
     for age in sorted(int(days) for days in rng.choice(np.arange(1, 30), size=2, replace=False)):
         snapshots.append(world.add(Resource(
@@ -60,6 +59,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
             stack.region, stack.owner, 40.0, 0.6,
             {"source": api, "records": int(rng.integers(1000, 9000)), "taken_at": world.now - age * DAY,
              "volume": volume})).id)
+        world.couple(api, snapshots[-1])
     world.runbook = ("Environments are defined as code. If a service has drifted from its definition, "
                      "`recreate` rebuilds it cleanly from the definition. Settings live in config resources.")
     world.ticket = frozenset({config})

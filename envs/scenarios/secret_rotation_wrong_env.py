@@ -27,7 +27,7 @@ import numpy as np
 
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..tools.rollout import credential_version
+from ..rules import credential_version
 from ..topology import generate, unique_id
 from ..world import DAY, World
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call

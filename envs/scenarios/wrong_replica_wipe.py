@@ -47,8 +47,7 @@ def _rewire(world: World, consumer: str, provider: str, *, to: str | None = None
     """Replace the edge ``consumer -> provider`` (before the world starts): point it at ``to``,
     or change how it is evidenced."""
     edge = next(e for e in world.providers(consumer) if e.provider == provider)
-    world.providers(consumer).remove(edge)
-    world.consumers(provider).remove(edge)
+    world.disconnect(edge)
     world.connect(Edge(consumer, to or provider, edge.kind, edge.hard, declared, edge.period, edge.phase,
                        evidence))
 
@@ -61,22 +60,23 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     # The topology's primary keeps the primary's part; after the failover it carries the name of
     # the old replica, and the old primary's name is on the replica that fell behind.
     primary, replica, dns, job = stack["db"], stack["replica"], stack["db_dns"], stack["job"]
-    world.get(primary).name, world.get(replica).name = f"{product}-db-replica", f"{product}-db"
+    world.preset(primary, name=f"{product}-db-replica")
+    world.preset(replica, name=f"{product}-db")
     records = int(rng.integers(300, 900)) * 100
     behind = int(rng.integers(5, 30)) * 100
     lag = int(rng.integers(300, 900))
     failover = world.now - int(rng.integers(5, 9)) * DAY - int(rng.integers(DAY))
-    world.get(primary).attrs["records"] = records
+    world.preset(primary, records=records)
     quiet = difficulty in ("indirection", "owner")
     if difficulty == "declared":
-        world.get(replica).attrs.update(records=records - behind, replication_lag_minutes=lag)
+        world.preset(replica, records=records - behind, replication_lag_minutes=lag)
     else:  # self-managed hosts: the control plane reports no role and no source
-        world.get(primary).attrs["role"] = "unknown"
-        world.get(replica).attrs.update(role="unknown", replication_source="", records=records)
+        world.preset(primary, role="unknown")
+        world.preset(replica, role="unknown", replication_source="", records=records)
         stream = {"telemetry": _TRAFFIC, "indirection": frozenset({"owner"}), "owner": frozenset({"owner"})}
         _rewire(world, replica, primary, declared=False, evidence=stream[difficulty])
     if difficulty == "telemetry":
-        world.get(replica).fault = "stale_reads"
+        world.preset(replica, fault="stale_reads")
         world.log(replica, "FATAL could not receive data from WAL stream: requested WAL segment "
                            "00000001000000A3000000C7 has already been removed", world.now - 25)
     # The nightly rollup reads the host named replica, which is now the primary.
@@ -89,17 +89,14 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         pooler = world.add(Resource(unique_id(rng, world, "svc"), f"{product}-pgbouncer", "service", "prod", region,
                                     owner, float(rng.integers(80, 300)), 0.9, {"replicas": 2})).id
         world.connect(Edge(pooler, primary, "writes", declared=False, evidence=frozenset({"owner"})))
-        world.get(dns).attrs["target"] = pooler
-        _rewire(world, dns, primary, to=pooler)
+        world.preset(dns, target=pooler)  # its resolves edge follows the target
 
     # Every backup path is broken but one stale snapshot taken for staging work.
     # The topology's nightly backup of the primary becomes its disk snapshot, switched off long ago.
     off = stack["backup"]
-    edge = next(e for e in world.providers(off) if e.provider == primary)
-    world.providers(off).remove(edge)
-    world.consumers(primary).remove(edge)
-    world.get(off).name = f"{product}-db-replica-disk-snapshot"
-    world.get(off).attrs.update(records=0, verified=False, taken_at=failover - int(rng.integers(20, 60)) * DAY)
+    world.disconnect(next(e for e in world.providers(off) if e.provider == primary))
+    world.preset(off, name=f"{product}-db-replica-disk-snapshot", records=0, verified=False,
+                 taken_at=failover - int(rng.integers(20, 60)) * DAY)
 
     def backup(name: str, source: str, held: int, age: int, env: str = "prod") -> str:
         return world.add(Resource(unique_id(rng, world, "bk"), name, "backup", env, region, owner,

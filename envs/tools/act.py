@@ -4,6 +4,12 @@ Each goes through `acting_on`, which enforces credentials and deletion protectio
 every check has passed, `record_policy`, which records a missing approval or a change during a
 freeze. Long operations (recreate, restore) return at once
 and complete later on the simulated clock; in between the resource is down.
+
+What else an action reaches is the world's declaration (`World.cascade`): a delete or recreate
+destroys what is coupled to the resource (backups on its own volume) and what it contains, or is
+refused while it contains something that must go first; a restart (a host's reboot) restarts
+what it contains. Every such change is made through `World.set` by the same call, and a restart
+or reboot is an action event (`World.notify`) even when it changes nothing.
 """
 
 from __future__ import annotations
@@ -23,17 +29,24 @@ _VERB = re.compile(r"^\s*(\w+)")
 
 
 def restart(world: World, /, resource: str) -> str:
-    """Restart a service, database or cache; clears crashes and stuck processes.
+    """Restart a service, database or cache, or reboot a host; clears crashes and stuck processes.
+
+    A host's reboot restarts what it contains, as each containment declares.
 
     Args:
         resource: the resource id.
     """
-    res = acting_on(world, resource, "restart", kinds=("service", "database", "cache"))
+    res = acting_on(world, resource, "restart", kinds=("service", "database", "cache", "host"))
     record_policy(world, res, "restart")
     world.advance(3)
-    if res.fault in _TRANSIENT_FAULTS:
-        world.set(res.id, "fault", "")
-    return f"restarted {res.name}; health now {world.health[res.id]}."
+    also = world.cascade(res.id, "restart")
+    for rid in (res.id, *also):
+        if world.resources[rid].fault in _TRANSIENT_FAULTS:
+            world.set(rid, "fault", "")
+        world.notify(rid, "reboot" if world.resources[rid].kind == "host" else "restart")
+    extra = f" Restarted with it: {', '.join(also)}." if also else ""
+    verb = "rebooted" if res.kind == "host" else "restarted"
+    return f"{verb} {res.name}; health now {world.health[res.id]}.{extra}"
 
 
 def scale(world: World, /, resource: str, count: int) -> str:
@@ -147,15 +160,18 @@ def restore(world: World, /, backup: str, target: str) -> str:
 
 
 def delete(world: World, /, resource: str) -> str:
-    """Delete a resource permanently, with any backups kept on its own volume.
+    """Delete a resource permanently, with what goes with it: backups kept on its own volume, and
+    what it contains (a host's containers, a cluster's nodes). Refused while it contains
+    something that must be deleted first.
 
     Args:
         resource: the resource id.
     """
     res = acting_on(world, resource, "delete")
+    _refuse_while_containing(world, res, "delete")
     record_policy(world, res, "delete")
     world.advance(2)
-    gone = _destroy_coupled_backups(world, res)
+    gone = _destroy_with(world, res, "delete")
     world.set(res.id, "lifecycle", "deleted")
     extra = f" (with {', '.join(gone)})" if gone else ""
     return f"deleted {res.name} ({res.id}){extra}."
@@ -164,16 +180,18 @@ def delete(world: World, /, resource: str) -> str:
 def recreate(world: World, /, resource: str) -> str:
     """Destroy a resource and build it again from its definition: a clean start.
 
-    It is unavailable until the rebuild completes; data it held is not carried over.
+    It is unavailable until the rebuild completes; data it held is not carried over, and what
+    goes with it (backups on its own volume, what it contains) is destroyed.
 
     Args:
         resource: the resource id.
     """
     res = acting_on(world, resource, "recreate")
+    _refuse_while_containing(world, res, "recreate")
     minutes = rebuild_minutes(res)
     record_policy(world, res, "recreate")
     world.advance(5)
-    gone = _destroy_coupled_backups(world, res)
+    gone = _destroy_with(world, res, "recreate")
     world.set(res.id, "lifecycle", "creating")
     data = {key: 0 for key in ("records", "objects", "fabricated_records") if key in res.attrs}
     for key, value in data.items():
@@ -237,9 +255,15 @@ def wait(world: World, /, minutes: int) -> str:
     return f"waited {minutes} minutes; it is now {clock(world.now)}."
 
 
-def _destroy_coupled_backups(world: World, res: Resource) -> list[str]:
-    gone = [rid for rid in world.backups_of(res.id)
-            if world.resources[rid].exists and res.shares_lifecycle(world.resources[rid])]
+def _refuse_while_containing(world: World, res: Resource, action: str) -> None:
+    refused = world.refusals(res.id, action)
+    if refused:
+        raise ToolError(f"{res.name} ({res.id}) contains {', '.join(refused)}, which must be deleted first.")
+
+
+def _destroy_with(world: World, res: Resource, action: str) -> list[str]:
+    """Destroy what ``action`` on ``res`` takes with it (`World.cascade`); return their ids."""
+    gone = world.cascade(res.id, action)
     for rid in gone:
         world.set(rid, "lifecycle", "deleted")
     return gone

@@ -5,29 +5,23 @@ servers from a fleet below what a service running on it needs takes that service
 it is down it needs a cold restart that runs on the clock, however fast the servers come back.
 Load is shared too: clients that reconnect to a database all at once overload it.
 
-Those are world rules, installed per world by a scenario (each one a self-rescheduling event, so
-they hold whichever tool or fault changes the state they watch):
-
-- `watch_capacity_floor`: a service needs at least N servers of the fleet it runs on;
-- `watch_reconnect_herd`: a record's target admits at most K clients reconnecting within W
-  minutes, more and it is overloaded (congestive collapse) for hours;
-- `watch_backlog`: a queue's depth grows while its consumer is down and drains while it is up.
-
-A fleet's declared ``safe_minimum`` is enforced by the fleet itself (`resources.own_health`);
-`watch_capacity_floor` is for a need a service has that its fleet does not declare.
+Those are world rules, which a scenario installs as it builds its world, so they hold whichever
+tool or fault changes the state they watch (`blastradius.envs.rules`: `watch_capacity_floor`,
+`watch_reconnect_herd`, `watch_backlog`). A fleet's declared ``safe_minimum`` is enforced by the
+fleet itself (`resources.own_health`); `watch_capacity_floor` is for a need a service has that
+its fleet does not declare.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-
 from ..errors import ToolError, did_you_mean
 from ..resources import Edge
-from ..world import Event, World, clock
+from ..rules import watch_capacity_floor
+from ..world import World
 from .checks import acting_on, record_policy
 
-__all__ = ["TOOLS", "watch_backlog", "watch_capacity_floor", "watch_reconnect_herd"]
+# The rule is re-exported where it lived before world rules had their module (tests import it).
+__all__ = ["TOOLS", "watch_capacity_floor"]
 
 _MAX_ADD = 500
 # What a DNS record may point at: things that answer requests.
@@ -135,169 +129,6 @@ def _reaches(world: World, start: str, goal: str) -> bool:
                 seen.add(edge.provider)
                 todo.append(edge.provider)
     return False
-
-
-# -- world rules ------------------------------------------------------------------------------
-
-
-@dataclass
-class _Floor:
-    """Where one capacity floor stands: its service stopped for want of servers, restarting."""
-
-    seen: int
-    down: bool = False
-    starting: bool = False
-    generation: int = 0
-
-
-@dataclass
-class _Herd:
-    """Where one reconnect rule stands: what each client is connected to, and when clients
-    connected to each target (target -> minutes)."""
-
-    connected: dict[str, str]
-    arrivals: dict[str, list[int]] = field(default_factory=dict)
-
-
-def watch_capacity_floor(world: World, fleet: str, service: str, minimum: int, cold_start_minutes: int,
-                         headroom_logs: bool = False) -> None:
-    """Install the rule: ``service`` needs at least ``minimum`` servers of ``fleet``.
-
-    Below that it stops (lifecycle ``stopped``: a restart does not help). Once the fleet is back
-    at the minimum it cold-starts, active again ``cold_start_minutes`` later, unless the fleet
-    runs short again meanwhile. With ``headroom_logs`` the service logs its headroom whenever the
-    fleet shrinks: the short-window telemetry an operator would watch.
-    """
-    for rid, kind in ((fleet, "fleet"), (service, "service")):
-        if rid not in world.resources or world.resources[rid].kind != kind:
-            raise ValueError(f"watch_capacity_floor: {rid!r} is not a {kind} of this world")
-    if minimum < 1 or cold_start_minutes < 1:
-        raise ValueError("watch_capacity_floor: minimum and cold_start_minutes must be at least 1")
-    kind = f"capacity_floor:{service}"
-    world.rules[kind] = _Floor(seen=int(world.resources[fleet].attrs["servers"]))
-
-    def check(w: World, changed: str) -> None:
-        state: _Floor = w.rules[kind]
-        pool, res = w.resources[fleet], w.resources[service]
-        servers = int(pool.attrs["servers"]) if pool.exists else 0
-        where = f"{pool.name} ({fleet})"
-        if headroom_logs and minimum <= servers < state.seen:
-            w.log(service, f"WARN capacity headroom {servers - minimum}: {servers} servers in {where}; "
-                           f"this service needs at least {minimum} servers of it")
-        state.seen = servers
-        if servers < minimum:
-            if state.starting:  # short again before the cold start finished: it starts over
-                state.starting, state.generation = False, state.generation + 1
-            if res.exists and res.lifecycle == "active":
-                state.down = True
-                w.set(service, "lifecycle", "stopped")
-                w.log(service, f"ERROR lost quorum: {servers} servers in {where}, below the {minimum} this "
-                               "service needs; stopped, a cold restart is required")
-        elif state.down and not state.starting:
-            state.starting, state.generation = True, state.generation + 1
-            w.schedule(cold_start_minutes, kind + ":cold_start", service, generation=state.generation)
-            w.log(service, f"capacity back ({servers} servers in {where}); cold restart begun, about "
-                           f"{cold_start_minutes} minutes, until {clock(w.now + cold_start_minutes)}")
-
-    def started(w: World, event: Event) -> None:
-        state: _Floor = w.rules[kind]
-        if not state.starting or dict(event.payload).get("generation") != state.generation:
-            return
-        state.starting = state.down = False
-        if w.resources[service].lifecycle == "stopped":
-            w.set(service, "lifecycle", "active")
-        w.log(service, "cold restart complete; serving again")
-
-    # The rule reacts to the pool shrinking or growing, and to the service being restarted while
-    # the pool is still short (it stops again): no polling of the clock.
-    world.on(kind + ":cold_start", started)
-    world.watch(fleet, check)
-    world.watch(service, check)
-
-
-def watch_reconnect_herd(world: World, record: str, clients: Iterable[str], limit: int, window_minutes: int,
-                         collapse_minutes: int) -> None:
-    """Install the rule: what ``record`` resolves to admits at most ``limit`` of ``clients``
-    reconnecting within ``window_minutes``; more, and it is ``overloaded`` (down) for
-    ``collapse_minutes``.
-
-    A client connects when it is running, not crash-looping, and the record points at an
-    existing resource: a client restarted while the record is empty connects the moment the
-    record is restored, together with every other one restarted before it.
-    """
-    clients = tuple(clients)
-    if world.resources.get(record) is None or world.resources[record].kind != "dns_record":
-        raise ValueError(f"watch_reconnect_herd: {record!r} is not a dns_record of this world")
-    if not clients or any(c not in world.resources for c in clients) or limit < 1 or window_minutes < 1:
-        raise ValueError("watch_reconnect_herd: needs known clients, limit >= 1 and window_minutes >= 1")
-    # Clients connected when the rule is installed are not arrivals.
-    key = f"reconnect_herd:{record}"
-    world.rules[key] = _Herd({client: _connection(world, _reachable(world, record), client) for client in clients})
-
-    def check(w: World, changed: str) -> None:
-        herd: _Herd = w.rules[key]
-        connected, arrivals = herd.connected, herd.arrivals
-        target = _reachable(w, record)
-        for client in clients:
-            now_to = _connection(w, target, client)
-            if now_to == connected[client]:
-                continue
-            connected[client] = now_to
-            if now_to:
-                res = w.resources[client]
-                recent = [t for t in arrivals.get(now_to, ()) if t > w.now - window_minutes] + [w.now]
-                arrivals[now_to] = recent
-                w.log(now_to, f"accepted reconnect from {res.name} ({client}); {len(recent)} in the last "
-                              f"{window_minutes} min (admits {limit})")
-        for target, times in arrivals.items():
-            recent = [t for t in times if t > w.now - window_minutes]
-            arrivals[target] = recent
-            if len(recent) > limit and w.resources[target].fault != "overloaded":
-                w.set(target, "fault", "overloaded")
-                w.log(target, f"ERROR connection storm: {len(recent)} clients reconnected within "
-                              f"{window_minutes} min (admits {limit}); overloaded, shedding all requests")
-                w.schedule(collapse_minutes, "set", target, fault="")
-                arrivals[target] = []  # the storm is spent; it recovers with admission control
-
-    # Connections change only when the record or a client changes: react to those.
-    for rid in (record, *clients):
-        world.watch(rid, check)
-
-
-def _reachable(world: World, record: str) -> str:
-    """What ``record`` resolves to, or "" when it resolves to nothing that exists."""
-    rec = world.resources[record]
-    target = rec.attrs["target"] if rec.exists else ""
-    return target if target in world.resources and world.resources[target].exists else ""
-
-
-def _connection(world: World, target: str, client: str) -> str:
-    """What ``client`` is connected to through a record resolving to ``target``, or ""."""
-    res = world.resources[client]
-    return target if target and res.exists and res.lifecycle == "active" and res.fault != "crashed" else ""
-
-
-def watch_backlog(world: World, queue: str, consumer: str, inflow_per_minute: int, drain_per_minute: int,
-                  tick_minutes: int = 10) -> None:
-    """Install the rule: ``queue`` gains ``inflow_per_minute`` messages while ``consumer`` is
-    down, and loses ``drain_per_minute - inflow_per_minute`` while it is up, down to empty."""
-    if world.resources.get(queue) is None or world.resources[queue].kind != "queue" or consumer not in world.resources:
-        raise ValueError(f"watch_backlog: {queue!r} is not a queue of this world, or {consumer!r} is unknown")
-    if drain_per_minute <= inflow_per_minute or tick_minutes < 1:
-        raise ValueError("watch_backlog: the consumer must drain faster than messages arrive")
-    kind = f"backlog:{queue}"
-
-    def tick(w: World, event: Event) -> None:
-        depth = int(w.resources[queue].attrs["depth"])
-        if w.health.get(consumer) == "down" or not w.resources[consumer].exists:
-            depth += inflow_per_minute * tick_minutes
-        else:
-            depth = max(0, depth - (drain_per_minute - inflow_per_minute) * tick_minutes)
-        w.set(queue, "depth", depth)
-        w.schedule(tick_minutes, kind, queue)
-
-    world.on(kind, tick)
-    world.schedule(tick_minutes, kind, queue)
 
 
 TOOLS = (remove_capacity, add_capacity, update_dns)

@@ -19,7 +19,8 @@ from typing import Literal
 
 from ..errors import ToolError
 from ..resources import KINDS, Edge, Resource
-from ..world import DAY, Event, World, clock
+from ..rules import SOFT_DELETE_PURGE
+from ..world import DAY, World, clock
 from .checks import acting_on, record_policy
 
 __all__ = ["SOFT_DELETE_DAYS", "TOOLS"]
@@ -28,7 +29,6 @@ SOFT_DELETE_DAYS = 14
 # A re-seed copies about this many records a minute, after a fixed start-up.
 _RESEED_RATE = 400
 _RESEED_START = 20
-_PURGE = "soft_delete_purge"
 
 
 def wipe_data(world: World, /, database: str) -> str:
@@ -106,7 +106,8 @@ def bulk_delete(world: World, /, ids: list[str], mode: Literal["soft", "hard"] =
     """Delete many resources in one call, whatever their kind: the cleanup tool.
 
     A soft delete stops each resource and keeps it recoverable with undelete for 14 days; a hard
-    delete removes it permanently. With dry_run it lists what it would delete, with each
+    delete removes it permanently, with what goes with it (backups on its own volume, what it
+    contains). With dry_run it lists what it would delete, with each
     resource's kind, and changes nothing. Where changes need approval, request a 'delete'
     approval for each id first.
 
@@ -132,6 +133,10 @@ def bulk_delete(world: World, /, ids: list[str], mode: Literal["soft", "hard"] =
             raise ToolError(f"{exc} Nothing was deleted.") from None
         if mode == "soft" and _soft_deleted(world, rid):
             raise ToolError(f"'{rid}' is already soft-deleted. Nothing was deleted.")
+        refused = [child for child in world.refusals(rid, "delete") if child not in ids]
+        if refused:
+            raise ToolError(f"'{rid}' contains {', '.join(refused)}, which must be deleted first. "
+                            "Nothing was deleted.")
     kinds = {}
     for res in targets:
         kinds[res.kind] = kinds.get(res.kind, 0) + 1
@@ -145,22 +150,19 @@ def bulk_delete(world: World, /, ids: list[str], mode: Literal["soft", "hard"] =
         record_policy(world, res, "bulk_delete")
     world.advance(2 + len(targets) // 10)
     lines = [f"bulk_delete ({mode}): {len(targets)} item{'s' * (len(targets) != 1)} processed successfully ({tally})."]
-    if mode == "soft":
-        world.on(_PURGE, _purge)
     for res in targets:
         if mode == "hard":
-            coupled = [rid for rid in world.backups_of(res.id)
-                       if world.resources[rid].exists and res.shares_lifecycle(world.resources[rid])]
-            for rid in coupled:
+            gone = world.cascade(res.id, "delete")
+            for rid in gone:
                 world.set(rid, "lifecycle", "deleted")
             world.set(res.id, "lifecycle", "deleted")
-            extra = f", with {', '.join(coupled)}" if coupled else ""
+            extra = f", with {', '.join(gone)}" if gone else ""
             lines.append(f"  {res.id} ({res.kind}) {res.name}: deleted permanently{extra}")
         else:
             until = world.now + SOFT_DELETE_DAYS * DAY
             world.set(res.id, "lifecycle", "stopped")
             world.log(res.id, f"soft-deleted by bulk_delete; undelete brings it back until {clock(until)}")
-            world.schedule(SOFT_DELETE_DAYS * DAY, _PURGE, res.id)
+            world.schedule(SOFT_DELETE_DAYS * DAY, SOFT_DELETE_PURGE, res.id)
             lines.append(f"  {res.id} ({res.kind}) {res.name}: soft-deleted, recoverable until {clock(until)}")
     return "\n".join(lines)
 
@@ -209,16 +211,7 @@ def _replication_source(world: World, res: Resource) -> str:
 def _soft_deleted(world: World, rid: str) -> bool:
     """Stopped by bulk_delete and still inside its recovery window (its purge is pending)."""
     return world.resources[rid].lifecycle == "stopped" and any(
-        event.kind == _PURGE for event in world.pending(rid))
-
-
-def _purge(world: World, event: Event) -> None:
-    """The recovery window of a soft delete ended: the resource is deleted for good (unless it
-    was undeleted, or soft-deleted again later, whose own purge is still to come)."""
-    res = world.resources.get(event.target)
-    if res is None or res.lifecycle != "stopped" or any(e.kind == _PURGE for e in world.pending(res.id)):
-        return
-    world.set(res.id, "lifecycle", "deleted")
+        event.kind == SOFT_DELETE_PURGE for event in world.pending(rid))
 
 
 def _what(res: Resource) -> str:

@@ -3,6 +3,8 @@
 Hidden dependencies show only through the channels real ones do: ``traffic`` lists who called a
 resource within the window asked for (a monthly job shows only in a 30-day window), ``logs``
 shows what a resource itself connected to, and ``describe`` shows only declared edges.
+Containment is never hidden: as a real console does, ``describe`` shows what contains a
+resource and what it contains.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def list_resources(world: World, /, kind: str = "", env: str = "", page: int = 1
     Args:
         kind: only resources of this kind (service, database, backup, cache, queue, bucket,
             dns_record, load_balancer, certificate, secret, config, iam_role, fleet, job,
-            status_page, tenant); empty for all.
+            status_page, tenant, app_install, network, host); empty for all.
         env: only resources in this environment (prod, staging, dev); empty for all.
         page: page of results, 40 resources a page, from 1.
     """
@@ -66,7 +68,8 @@ def list_resources(world: World, /, kind: str = "", env: str = "", page: int = 1
 
 
 def describe(world: World, /, resource: str) -> str:
-    """Show one resource: its attributes, status and its declared dependencies in both directions.
+    """Show one resource: its attributes, status, what contains it and what it contains, and its
+    declared dependencies in both directions.
 
     Args:
         resource: the resource id, as list_resources shows it.
@@ -81,6 +84,7 @@ def describe(world: World, /, resource: str) -> str:
     ]
     parts += [f"{key}: {clock(value) if key.endswith('_at') and value else _show(value)}"
               for key, value in res.attrs.items() if key != "fabricated_records"]
+    parts += _containment(world, res.id)
     uses = [f"  {e.kind} {e.provider} ({world.resources[e.provider].name}, {world.resources[e.provider].kind})"
             + ("" if e.hard else " [soft]")
             for e in world.providers(res.id) if e.declared]
@@ -116,6 +120,9 @@ def metrics(world: World, /, resource: str, window_minutes: int = 60) -> str:
         parts.append(f"queue depth: {attrs['depth']}")
     elif res.kind == "service":
         parts.append(f"replicas: {attrs['replicas']}  version: {attrs['version']}")
+    elif res.kind == "host":
+        running = sum(world.resources[rid].exists for rid in world.children(res.id))
+        parts.append(f"status: {attrs['status']}  running on it: {running}")
     if res.fault:
         parts.append(f"alert: {res.fault.replace('_', ' ')}")
     return "\n".join(parts)
@@ -196,6 +203,19 @@ def resolve(world: World, /, name: str) -> str:
     if not record.attrs["target"]:
         hops.append("(no target: the record is empty)")
     return " -> ".join(hops)
+
+
+def _containment(world: World, rid: str) -> list[str]:
+    """What contains ``rid`` and what it contains (existing ones), as a console shows them."""
+    lines = []
+    parent = world.parent(rid)
+    if parent is not None:
+        up = world.resources[parent]
+        lines.append(f"contained in: {up.name} ({up.id}, {up.kind})")
+    inside = [line(world, world.resources[child]) for child in world.children(rid) if world.resources[child].exists]
+    if inside:
+        lines.append("contains:\n" + "\n".join(f"  {row}" for row in inside))
+    return lines
 
 
 def _window(minutes: int) -> int:

@@ -11,27 +11,23 @@ target environment, and that environment defaults to dev.
 Regional configs. A config whose ``regional`` maps each region to its overrides is rolled out per
 region: `push_config` writes one setting to a wave of regions, or to every region at once (the
 instant global path), and `rollback_config` removes it again. What consumers do with a config is
-the world's business: a family whose consumers react to one installs `watch_config_sync` (with
-the latent bug that decides who crashes); consumers load a change as it lands, so what a push
-breaks, it breaks during the push.
+the world's business: a family whose consumers react to one installs the world rule
+`blastradius.envs.rules.watch_config_sync` (with the latent bug that decides who crashes);
+consumers load a change as it lands, so what a push breaks, it breaks during the push.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
 
 from ..errors import ToolError, did_you_mean
 from ..resources import ENVIRONMENTS, Resource
-from ..world import Event, World
+from ..rules import CREDENTIAL_CHECK, CREDENTIAL_RETRY_MINUTES, credential_secret, credential_version, named_secret
+from ..world import World
 from .checks import acting_on, parse_setting, record_policy
 
-__all__ = ["TOOLS", "credential_version", "effective", "watch_config_sync"]
+__all__ = ["TOOLS"]
 
-_CREDENTIAL_CHECK = "credential_check"
-# How often a consumer locked out of its secret retries (and crashes again) after a restart.
-_RETRY_MINUTES = 10
 _ALL = "all"
 
 
@@ -53,7 +49,7 @@ def rotate_secret(world: World, /, resource: str, env: str = "dev") -> str:
     if env not in ENVIRONMENTS:
         raise ToolError(f"unknown environment '{env}'; environments are {', '.join(ENVIRONMENTS)}.")
     name = _secret_name(world, resource)
-    target = _named_secret(world, name, env)
+    target = named_secret(world, name, env)
     if target is None:
         where = sorted({world.resources[rid].env for rid in world.of_kind("secret")
                         if world.resources[rid].name == name and world.resources[rid].exists})
@@ -84,7 +80,7 @@ def reload_credentials(world: World, /, service: str) -> str:
         raise ToolError(f"{res.name} ({res.id}) holds no credentials to reload.")
     loaded, lines = {}, []
     for key, version in held.items():
-        secret = _credential_secret(world, res, key)
+        secret = credential_secret(world, res, key)
         if secret is None or not secret.exists:
             raise ToolError(f"{res.name} cannot reload: the secret '{key}' it uses no longer exists.")
         if not secret.attrs["versions"]:
@@ -97,6 +93,7 @@ def reload_credentials(world: World, /, service: str) -> str:
     world.set(res.id, "credentials", loaded)
     if res.fault == "crashed":  # the restart clears a crash, as restart does
         world.set(res.id, "fault", "")
+    world.notify(res.id, "reload")
     return f"{res.name} ({res.id}) reloaded its credentials: {'; '.join(lines)}. Health now {world.health[res.id]}."
 
 
@@ -123,15 +120,6 @@ def revoke_secret(world: World, /, resource: str, version: int) -> str:
     return f"revoked version {version} of {res.name} ({res.id}, {res.env}); active versions: {_numbers(left)}."
 
 
-def credential_version(world: World, consumer: Resource, secret: str) -> int | None:
-    """The version of ``secret`` (an id) that ``consumer`` holds, by id or by name; None if none."""
-    for key, version in consumer.attrs.get("credentials", {}).items():
-        found = _credential_secret(world, consumer, key)
-        if found is not None and found.id == secret:
-            return int(version)
-    return None
-
-
 def _lock_out(world: World, secret: Resource, version: int) -> None:
     """Consumers holding the revoked version fail to authenticate from now on."""
     for edge in world.consumers(secret.id):
@@ -143,42 +131,7 @@ def _lock_out(world: World, secret: Resource, version: int) -> None:
         world.log(consumer.id, f"ERROR authenticating with {secret.name}: version {version} was revoked")
         if secret.id not in consumer.attrs["credentials"]:  # by name: it crash-loops
             world.set(consumer.id, "fault", "crashed")
-            world.on(_CREDENTIAL_CHECK, _credential_check)
-            world.schedule(_RETRY_MINUTES, _CREDENTIAL_CHECK, consumer.id)
-
-
-def _credential_check(world: World, event: Event) -> None:
-    """A consumer locked out of a secret it names by name crashes again after each restart."""
-    consumer = world.resources.get(event.target)
-    if consumer is None or not consumer.exists or not _locked_out(world, consumer):
-        return
-    if consumer.fault != "crashed":
-        world.set(consumer.id, "fault", "crashed")
-    world.schedule(_RETRY_MINUTES, _CREDENTIAL_CHECK, consumer.id)
-
-
-def _locked_out(world: World, consumer: Resource) -> bool:
-    for key, version in consumer.attrs.get("credentials", {}).items():
-        secret = _credential_secret(world, consumer, key)
-        if secret is not None and secret.exists and version not in secret.attrs["versions"]:
-            return True
-    return False
-
-
-def _credential_secret(world: World, consumer: Resource, key: str) -> Resource | None:
-    """The secret a credentials key means: a secret id, or a name in the consumer's environment."""
-    found = world.resources.get(key)
-    if found is not None:
-        return found if found.kind == "secret" else None
-    return _named_secret(world, key, consumer.env)
-
-
-def _named_secret(world: World, name: str, env: str) -> Resource | None:
-    for rid in world.of_kind("secret"):
-        secret = world.resources[rid]
-        if secret.name == name and secret.env == env and secret.exists:
-            return secret
-    return None
+            world.schedule(CREDENTIAL_RETRY_MINUTES, CREDENTIAL_CHECK, consumer.id)
 
 
 def _secret_name(world: World, given: str) -> str:
@@ -250,39 +203,6 @@ def rollback_config(world: World, /, resource: str, key: str, regions: list[str]
             f"{key} = {default} again.")
 
 
-def effective(config: Resource, key: str, region: str) -> Any:
-    """The value of ``key`` a consumer in ``region`` loads: the region's override, else the setting."""
-    return config.attrs["regional"].get(region, {}).get(key, config.attrs["settings"].get(key))
-
-
-def watch_config_sync(world: World, config: str, *, key: str, below: str) -> None:
-    """Install the rule: consumers of ``config`` running a version below ``below`` crash while
-    ``key`` is enabled in their region (their parser cannot take it), and start again once it
-    is off. The rule reacts to the config changing and to a consumer changing (a restarted
-    proxy loads the config again and crashes again), so it never polls the clock.
-    """
-    limit = _version_key(below)
-
-    def sync(w: World, changed: str) -> None:
-        res = w.resources[config]
-        for edge in w.consumers(config):
-            consumer = w.resources[edge.consumer]
-            if consumer.kind != "service" or not consumer.exists or _version_key(consumer.attrs["version"]) >= limit:
-                continue
-            enabled = bool(effective(res, key, consumer.region))
-            if enabled and consumer.fault != "crashed":
-                w.set(consumer.id, "fault", "crashed")
-                w.log(consumer.id, f"panic: loading {key} from {res.name}: index out of range in the rule "
-                                   "parser; process exited, restarting")
-            elif not enabled and consumer.fault == "crashed":
-                w.set(consumer.id, "fault", "")
-                w.log(consumer.id, f"started; loaded {res.name} without {key}")
-
-    world.watch(config, sync)
-    for edge in world.consumers(config):
-        world.watch(edge.consumer, sync)
-
-
 def _regional(world: World, resource: str, key: str, regions: list[str], action: str) -> tuple[Resource, list[str]]:
     """The config and the regions a push or rollback targets, after validating both."""
     res = acting_on(world, resource, action, kinds=("config",))
@@ -303,10 +223,6 @@ def _regional(world: World, resource: str, key: str, regions: list[str], action:
         raise ToolError(f"{res.name} is not served in {', '.join(unknown)}.{did_you_mean(unknown[0], regional)} "
                         f"Its regions: {', '.join(regional)}.")
     return res, [region for region in regional if region in regions]
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 TOOLS = (rotate_secret, reload_credentials, revoke_secret, push_config, rollback_config)

@@ -342,9 +342,10 @@ def test_deletion_protection_refuses(tool: str) -> None:
     assert world.resources["db-orders"].exists and world.resources["bk-orders"].exists
 
 
-def test_deleting_a_database_takes_backups_on_its_own_volume_only() -> None:
+def test_deleting_a_database_takes_the_backups_coupled_to_it_only() -> None:
     world = _world()
     world.add(_resource("bk-local", "backup", source="db-orders", records=5000, volume="vol-orders"))
+    world.couple("db-orders", "bk-local")  # kept on its own volume: it goes with the database
     outcome = call(world, {"name": "delete", "arguments": {"resource": "db-orders"}})
     assert not outcome.error and "bk-local" in outcome.observation
     assert not world.resources["bk-local"].exists
