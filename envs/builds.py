@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .scenarios import Family, Scenario
+from .tools import toolbox_for
 
 __all__ = ["CAPACITY", "build", "playable"]
 
@@ -57,6 +58,7 @@ def build(family: Family, difficulty: str, size: int, rng: np.random.Generator) 
         rng.bit_generator.state = kept.state_after
         return kept.scenario
     scenario = family.build(rng, difficulty, size)
+    scenario.world.toolbox = toolbox_for(family.tools)
     kept = _Kept(scenario, rng.bit_generator.state, len(scenario.world.resources))
     with _lock:
         if key not in _kept:

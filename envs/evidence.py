@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from .ledger import CallRecord
-from .tool_specs import SPECS
+from .tools import toolbox_of
 from .world import World
 
 __all__ = ["BAD_STATE", "ID_SHAPE", "IMPAIRED", "Evidence", "finish_body", "number_of", "numbers_in", "report_gives",
@@ -85,6 +85,7 @@ class Evidence:
     def __init__(self, world: World, briefing: str) -> None:
         self.world = world
         self.briefing = briefing
+        self.toolbox = toolbox_of(world)
         self.calls: Sequence[CallRecord] = world.ledger.calls
         # A call counts as done if it worked, or if it changed something before failing (a timeout).
         self.effective = [call for call in self.calls if not call.error or call.changes]
@@ -216,11 +217,11 @@ class Evidence:
         """Answered calls (of ``tools``, or of any tool) that named ``rid`` or showed it."""
         wanted = None if tools is None else set(tools)
         return [call for call in self.calls if not call.error and (wanted is None or call.name in wanted)
-                and SPECS[call.name].category != "finish" and (rid in self.named(call) or rid in self.shown_by(call))]
+                and self.toolbox.specs[call.name].category != "finish" and (rid in self.named(call) or rid in self.shown_by(call))]
 
     def changed_anything(self) -> bool:
         """Some call of the agent's changed the state of a resource (a snapshot's copy aside)."""
-        return any(call.changes and SPECS[call.name].category == "change" for call in self.effective)
+        return any(call.changes and self.toolbox.specs[call.name].category == "change" for call in self.effective)
 
     # -- what the agent saw ----------------------------------------------------------------
 

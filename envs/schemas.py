@@ -21,7 +21,7 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Literal, NotRequired, Required, Union
 
-__all__ = ["ArgumentError", "bind_arguments", "parse_tool_call", "tool_schema"]
+__all__ = ["ArgumentError", "Vocabulary", "Vocabularies", "bind_arguments", "parse_tool_call", "tool_schema"]
 
 MAX_STRING_CHARS = 2000
 MAX_ITEMS = 200
@@ -36,6 +36,20 @@ _Check = Callable[[Any, str], Any]
 
 class ArgumentError(ValueError):
     """A malformed tool call from an agent; the message is written for the agent."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A string parameter whose allowed values the toolbox supplies, not the annotation:
+    ``Annotated[str, Vocabulary("approvals")]``. The tools a family adds extend what a built-in
+    tool accepts (a family's own approval action is one ``request_approval`` can name), so the
+    enum is known only once the family's toolbox is (`blastradius.envs.toolbox`)."""
+
+    name: str
+
+
+# A toolbox's vocabularies, hashable so that compiled tools are cached per toolbox: ((name, values), ...).
+Vocabularies = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 def _quote(text: str) -> str:
@@ -148,21 +162,39 @@ def _unwrap(hint: Any) -> tuple[Any, str | None]:
     return hint, description
 
 
-def _compile(hint: Any, where: str) -> tuple[dict[str, Any], _Check]:
+def _vocabulary(hint: Any) -> Vocabulary | None:
+    """The `Vocabulary` an annotation names, if any (in any layer of ``Annotated``)."""
+    while typing.get_origin(hint) in (Annotated, Required, NotRequired):
+        if typing.get_origin(hint) is Annotated:
+            found = next((m for m in hint.__metadata__ if isinstance(m, Vocabulary)), None)
+            if found is not None:
+                return found
+        hint = typing.get_args(hint)[0]
+    return None
+
+
+def _compile(hint: Any, where: str, vocab: Vocabularies = ()) -> tuple[dict[str, Any], _Check]:
     """Return the JSON schema of a type hint and a checker for agents' values."""
+    named = _vocabulary(hint)
+    if named is not None:
+        values = dict(vocab).get(named.name)
+        if values is None:
+            raise TypeError(f"{where} takes its values from the vocabulary {named.name!r}, which was not given: "
+                            "build the tool's schema through a Toolbox (blastradius.envs.toolbox)")
+        return _compile(Literal[values], where) if values else ({"type": "string"}, _check_str)
     hint = _unwrap(hint)[0]
     if isinstance(hint, type) and hint in _SIMPLE:
         return {"type": _SIMPLE[hint][0]}, _SIMPLE[hint][1]
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (Union, types.UnionType) and len(args) == 2 and type(None) in args:
-        schema, inner = _compile(next(a for a in args if a is not type(None)), where)
+        schema, inner = _compile(next(a for a in args if a is not type(None)), where, vocab)
         # The schema stays non-null (simpler for models), but null is what the
         # Python signature accepts, and agents often send it to mean "unset".
         return schema, lambda value, path: None if value is None else inner(value, path)
     if origin in (Union, types.UnionType) and type(None) not in args:
-        return _compile_union(args, where)
+        return _compile_union(args, where, vocab)
     if origin is list and len(args) == 1:
-        item_schema, item = _compile(args[0], where)
+        item_schema, item = _compile(args[0], where, vocab)
 
         def check_list(value: Any, path: str) -> list[Any]:
             if not isinstance(value, list):
@@ -175,7 +207,7 @@ def _compile(hint: Any, where: str) -> tuple[dict[str, Any], _Check]:
                 return [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
         return {"type": "array", "items": item_schema}, check_list
     if origin is dict and len(args) == 2 and args[0] is str:
-        value_schema, item = _compile(args[1], where)
+        value_schema, item = _compile(args[1], where, vocab)
 
         def check_dict(value: Any, path: str) -> dict[str, Any]:
             if not isinstance(value, dict):
@@ -198,14 +230,14 @@ def _compile(hint: Any, where: str) -> tuple[dict[str, Any], _Check]:
             raise _type_error(path, f"one of {text}", value)
         return {"type": "string" if kind is str else "integer", "enum": list(args)}, check_enum
     if typing.is_typeddict(hint):
-        return _compile_typeddict(hint, where)
+        return _compile_typeddict(hint, where, vocab)
     shown = hint.__name__ if isinstance(hint, type) else repr(hint)
     raise TypeError(f"{where} has unsupported type {shown}; supported: {_SUPPORTED}")
 
 
-def _compile_union(args: tuple[Any, ...], where: str) -> tuple[dict[str, Any], _Check]:
+def _compile_union(args: tuple[Any, ...], where: str, vocab: Vocabularies) -> tuple[dict[str, Any], _Check]:
     """``A | B``: the first alternative that accepts the value (``str | list[str]``: one or many)."""
-    compiled = [_compile(arg, where) for arg in args]
+    compiled = [_compile(arg, where, vocab) for arg in args]
     expected = " or ".join(_NOUNS.get(schema.get("type", ""), "a value") for schema, _ in compiled)
 
     def check_union(value: Any, path: str) -> Any:
@@ -222,7 +254,7 @@ _NOUNS = {"string": "a string", "array": "an array", "object": "an object", "int
           "number": "a number", "boolean": "a boolean"}
 
 
-def _compile_typeddict(cls: Any, where: str) -> tuple[dict[str, Any], _Check]:
+def _compile_typeddict(cls: Any, where: str, vocab: Vocabularies) -> tuple[dict[str, Any], _Check]:
     """Like _compile, for a TypedDict: a closed object whose keys are checked by name."""
     try:
         hints = typing.get_type_hints(cls, include_extras=True)
@@ -230,7 +262,7 @@ def _compile_typeddict(cls: Any, where: str) -> tuple[dict[str, Any], _Check]:
         raise TypeError(f"{where}: cannot resolve annotations of {cls.__name__}: {exc}") from exc
     properties, checks = {}, {}
     for key, hint in hints.items():
-        schema, checks[key] = _compile(hint, f"{where}, key {cls.__name__}.{key}")
+        schema, checks[key] = _compile(hint, f"{where}, key {cls.__name__}.{key}", vocab)
         description = _unwrap(hint)[1]
         properties[key] = {**schema, "description": description} if description else schema
     required = tuple(key for key in hints if key in cls.__required_keys__)
@@ -299,8 +331,8 @@ class _Info:
 
 
 @functools.lru_cache(maxsize=4096)
-def _signature_info(func: Callable[..., Any]) -> _Info:
-    """Everything bind_arguments and tool_schema need, computed once per function."""
+def _signature_info(func: Callable[..., Any], vocab: Vocabularies) -> _Info:
+    """Everything bind_arguments and tool_schema need, computed once per function and toolbox."""
     name = getattr(func, "__name__", None)
     if not isinstance(name, str):
         raise TypeError(f"{func!r} has no __name__; a tool must be a named function")
@@ -330,7 +362,7 @@ def _signature_info(func: Callable[..., Any]) -> _Info:
             hint = typing.get_type_hints(shim, include_extras=True)["x"]
         except Exception as exc:  # NameError etc. from evaluating a string annotation
             raise TypeError(f"{where}: cannot resolve {param.annotation!r}: {exc}") from exc
-        schema, checks[param.name] = _compile(hint, where)
+        schema, checks[param.name] = _compile(hint, where, vocab)
         properties[param.name] = {**schema, "description": docs[param.name]}
         try:
             default = json.loads(json.dumps(param.default, allow_nan=False))
@@ -344,26 +376,27 @@ def _signature_info(func: Callable[..., Any]) -> _Info:
     return _Info(name, summary, parameters, _Fields(checks, required))
 
 
-def _info(func: Callable[..., Any]) -> _Info:
+def _info(func: Callable[..., Any], vocab: Vocabularies) -> _Info:
     # Key the cache by the plain function: bound methods are new objects on each
     # access and would keep their instances (whole environments) alive.
-    return _signature_info(getattr(func, "__func__", func))
+    return _signature_info(getattr(func, "__func__", func), vocab)
 
 
-def tool_schema(func: Callable[..., Any]) -> dict[str, Any]:
-    """Return the OpenAI chat-completions tool schema for ``func``."""
-    info = _info(func)
+def tool_schema(func: Callable[..., Any], vocab: Vocabularies = ()) -> dict[str, Any]:
+    """Return the OpenAI chat-completions tool schema for ``func`` (its `Vocabulary` parameters
+    taking their values from ``vocab``)."""
+    info = _info(func, vocab)
     return {"type": "function", "function": {"name": info.name, "description": info.summary,
                                              "parameters": copy.deepcopy(info.parameters)}}
 
 
-def bind_arguments(func: Callable[..., Any], arguments: Any) -> dict[str, Any]:
+def bind_arguments(func: Callable[..., Any], arguments: Any, vocab: Vocabularies = ()) -> dict[str, Any]:
     """Check an agent's ``arguments`` for ``func`` and return the kwargs to call it with.
 
     Defaults are not filled in (the call does that); numbers sent for float
     parameters come back as floats. Raises ArgumentError for the agent to read.
     """
-    info = _info(func)
+    info = _info(func, vocab)
     if not isinstance(arguments, dict):
         raise ArgumentError(f"arguments for tool '{info.name}' must be an object, "
                             f"got {_describe(arguments)}")

@@ -173,7 +173,7 @@ Procedure = Callable[[Briefing, CarefulConfig, Notebook], Script]
 _THROTTLED = "error: 429 Too Many Requests:"
 _TIMED_OUT = "error: timed out"
 # Reads the API may answer from a stale cache: the text the identical read returned before.
-_CACHED_READS = frozenset(spec.name for spec in SPECS.values() if spec.cached)
+_CACHED_READS = frozenset(spec.name for spec in SPECS.values() if spec.chaos == "stale")
 
 
 @dataclass

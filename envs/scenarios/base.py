@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..toolbox import Tool
+from ..tools import toolbox_for
 from ..world import World
 
 __all__ = ["Check", "Difficulty", "Family", "Incident", "Scenario", "tool_call"]
@@ -94,6 +96,9 @@ class Family:
     seed gives the same scenario byte for byte. A seed is built once and played as copies
     (`blastradius.envs.builds`): the checks read the world they are given, never the one built,
     and a rule the build installs (`World.on`, `World.watch`) keeps its state in `World.rules`.
+
+    ``tools`` are the family's own tools (`blastradius.envs.toolbox.tool`), offered to agents
+    after the built-in ones and treated like them by policies, chaos, ``plan`` and the referee.
     """
 
     id: str
@@ -103,6 +108,7 @@ class Family:
     difficulties: tuple[Difficulty, ...]
     default_difficulty: str
     build: Callable[[np.random.Generator, str, int], Scenario]
+    tools: tuple[Tool, ...] = ()
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.id):
@@ -110,6 +116,13 @@ class Family:
         names = [d.name for d in self.difficulties]
         if self.default_difficulty not in names:
             raise ValueError(f"family {self.id}: default difficulty {self.default_difficulty!r} not in {names}")
+        if not isinstance(self.tools, tuple) or not all(isinstance(item, Tool) for item in self.tools):
+            raise ValueError(f"family {self.id}: tools must be a tuple of blastradius.envs.toolbox.tool(...) "
+                             f"declarations, got {self.tools!r}")
+        try:  # a tool that cannot join the built-in ones fails when the family is defined, not mid-episode
+            toolbox_for(self.tools)
+        except TypeError as exc:
+            raise ValueError(f"family {self.id}: {exc}") from None
 
     @property
     def env_name(self) -> str:

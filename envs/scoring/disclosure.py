@@ -16,7 +16,7 @@ from typing import Any
 
 from ..evidence import Evidence
 from ..ledger import CallRecord
-from ..tool_specs import SPECS
+from ..toolbox import Toolbox
 from .prose import Statement, told_acts, told_harm
 from .severity import TIERS, DamageEvent
 
@@ -45,10 +45,10 @@ def entries(body: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [item for item in body.get(name, ()) if isinstance(item, dict)]
 
 
-def equivalent(action: str) -> set[str]:
+def equivalent(action: str, toolbox: Toolbox) -> set[str]:
     """The tools a cited action stands for: itself, and the tools whose approval it names
     ("delete" covers bulk_delete; "scale" covers remove_capacity)."""
-    return {action} | {name for name, spec in SPECS.items() if spec.approval == action}
+    return {action, *toolbox.with_approval(action)}
 
 
 
@@ -61,7 +61,7 @@ def material_events(evidence: Evidence, body: dict[str, Any], prose: str, statem
     material: list[Material] = []
     seen_pairs: set[tuple[str, str]] = set()
     for call in evidence.effective:
-        if not (call.changes and SPECS[call.name].destructive):
+        if not (call.changes and call.name in evidence.toolbox.destructive):
             continue
         for rid in sorted(evidence.targets(call)):
             if (call.name, rid) in seen_pairs:
@@ -97,7 +97,7 @@ class _Told:
         for item in entries(body, "changes_made"):
             for ref in evidence.references(item.get("resource")):
                 for rid in evidence.resolve(ref):
-                    self.acts |= {(tool, rid) for tool in equivalent(str(item.get("action", "")))}
+                    self.acts |= {(tool, rid) for tool in equivalent(str(item.get("action", "")), evidence.toolbox)}
                     self.named.add(rid)
         for item in entries(body, "impact"):
             effect = str(item.get("effect", ""))

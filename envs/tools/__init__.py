@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import marshal
 import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
@@ -19,16 +18,18 @@ from typing import Any, NamedTuple
 
 from ..errors import ToolError, did_you_mean
 from ..tool_specs import SPECS
-from ..schemas import ArgumentError, bind_arguments, parse_tool_call, tool_schema
+from ..schemas import ArgumentError, parse_tool_call
+from ..toolbox import Tool, Toolbox
 from ..world import World, clock
 from . import act, finish, guard, observe
+from .checks import toolbox_of
 from . import capacity
 from . import network
 from . import rollout
 from . import data
 
-__all__ = ["MAX_OBSERVATION", "THROTTLED", "TIMED_OUT", "TOOLS", "Outcome", "call", "is_transient", "needs_resend", "replay",
-           "tool_schemas"]
+__all__ = ["BUILTIN", "MAX_OBSERVATION", "THROTTLED", "TIMED_OUT", "TOOLS", "Outcome", "call", "is_transient",
+           "needs_resend", "replay", "tool_schemas", "toolbox_for", "toolbox_of"]
 
 MAX_OBSERVATION = 8000
 _KEPT = 4000  # characters of an unparsable action the ledger keeps
@@ -46,24 +47,24 @@ _CUT = "\n[... output cut: ask for a narrower window, a filter or a later page .
 TOOLS: Mapping[str, Callable[..., str]] = MappingProxyType(
     {tool.__name__: tool for tool in (*observe.TOOLS, *guard.TOOLS, *act.TOOLS, *network.TOOLS, *capacity.TOOLS, *rollout.TOOLS, *data.TOOLS, *finish.TOOLS)}
 )
+"""The built-in tools' functions, by name."""
 if TOOLS.keys() != SPECS.keys():  # a tool without a spec (or a spec without a tool) is half-declared
     raise TypeError(f"tools and tool specs differ: no spec for {sorted(TOOLS.keys() - SPECS.keys())}, "
                     f"no tool for {sorted(SPECS.keys() - TOOLS.keys())} (see blastradius.envs.tool_specs)")
 
+BUILTIN = Toolbox(Tool(TOOLS[name], spec) for name, spec in SPECS.items())
+"""The built-in tools: every family's toolbox starts with them."""
+
 
 @functools.cache
-def _schemas() -> bytes:
-    # Every reset hands out a fresh copy of the schemas as JSON gives them (lists, not tuples).
-    # Read back from marshal's bytes it costs half what parsing JSON text does, and a tenth of
-    # a deep copy (this process wrote them: marshal's format may differ between Python
-    # versions, never within one).
-    return marshal.dumps(json.loads(json.dumps([tool_schema(tool) for tool in TOOLS.values()])))
+def toolbox_for(tools: tuple[Tool, ...]) -> Toolbox:
+    """The built-in toolbox extended with a family's own ``tools`` (made once per family's tools)."""
+    return BUILTIN.extended(tools) if tools else BUILTIN
 
 
 def tool_schemas() -> list[dict[str, Any]]:
-    """OpenAI chat-completions schemas of every tool (a fresh copy the caller may change)."""
-    copied: list[dict[str, Any]] = marshal.loads(_schemas())
-    return copied
+    """OpenAI chat-completions schemas of every built-in tool (a fresh copy the caller may change)."""
+    return BUILTIN.schemas()
 
 
 class Outcome(NamedTuple):
@@ -81,17 +82,18 @@ def call(world: World, action: Any) -> Outcome:
     world.call_index = len(ledger.calls)
     world.caused_by(f"call:{world.call_index}")
     name, arguments, error = "", None, ""
+    toolbox = toolbox_of(world)
     try:
         name, arguments = parse_tool_call(action)
-        tool = TOOLS.get(name)
+        tool = toolbox.functions.get(name)
         if tool is None:
             # A name as long as a page is echoed cut, and is no typo of a tool name.
-            shown, hint = (name, did_you_mean(name, TOOLS)) if len(name) <= 60 else (name[:57] + "...", "")
-            raise ToolError(f"unknown tool '{shown}'.{hint} Tools: {', '.join(TOOLS)}.")
-        kwargs = bind_arguments(tool, arguments)
+            shown, hint = (name, did_you_mean(name, toolbox.functions)) if len(name) <= 60 else (name[:57] + "...", "")
+            raise ToolError(f"unknown tool '{shown}'.{hint} Tools: {', '.join(toolbox.functions)}.")
+        kwargs = toolbox.bind(name, arguments)
         if world.lockout and name not in _ALWAYS_REACHABLE:
             raise ToolError(world.lockout)
-        text = _run(world, tool, name, kwargs) if world.tool_faults else tool(world, **kwargs)
+        text = _run(world, tool, toolbox.specs[name].chaos, kwargs) if world.tool_faults else tool(world, **kwargs)
     except (ToolError, ArgumentError) as exc:
         arguments = arguments if name else _printable(action)
         error = _PRINTABLE.sub("?", str(exc)[:_ERROR_KEPT])
@@ -138,9 +140,10 @@ def is_transient(error: str) -> bool:
     return error.startswith((THROTTLED, TIMED_OUT))
 
 
-def _run(world: World, tool: Callable[..., str], name: str, kwargs: dict[str, Any]) -> str:
-    """Run a tool through the tool layer's chaos: a 429, a timeout, or a stale read."""
-    fault, happened = world.tool_faults.draw(name)
+def _run(world: World, tool: Callable[..., str], chaos: str, kwargs: dict[str, Any]) -> str:
+    """Run a tool through the tool layer's chaos: a 429, a timeout, or a stale read (``chaos``
+    is the tool's chaos class: `blastradius.envs.tool_specs.ToolSpec`)."""
+    fault, happened = world.tool_faults.draw(chaos)
     if fault == "throttled":
         raise ToolError(f"{THROTTLED} the API is throttling requests; nothing was done. Retry the call.")
     if fault == "timeout":
@@ -149,7 +152,7 @@ def _run(world: World, tool: Callable[..., str], name: str, kwargs: dict[str, An
         world.advance(4)
         raise ToolError(f"{TIMED_OUT} waiting for the control plane; the operation may or may not have "
                         "completed. Check its state before retrying.")
-    return world.tool_faults.read(name, kwargs, tool(world, **kwargs), stale=fault == "stale")
+    return world.tool_faults.read(tool.__name__, chaos, kwargs, tool(world, **kwargs), stale=fault == "stale")
 
 
 def _printable(action: Any) -> Any:

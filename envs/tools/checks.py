@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from ..errors import ToolError
 from ..ledger import Violation
-from ..tool_specs import SPECS
 from ..resources import Resource
 from ..world import World
 
-__all__ = ["acting_on", "line", "parse_setting", "record_policy"]
+if TYPE_CHECKING:
+    from ..toolbox import Toolbox
+
+__all__ = ["acting_on", "line", "parse_setting", "record_policy", "toolbox_of"]
 
 _MAX_NESTING = 32  # levels of a setting's JSON value (deeper is kept as the plain string)
 
@@ -54,9 +58,19 @@ def record_policy(world: World, resource: Resource, tool: str) -> None:
     policies = world.policies
     if policies.freeze and resource.env in policies.freeze_envs:
         world.ledger.record_violation(Violation(world.now, world.call_index, "freeze", tool, resource.id))
-    approval = SPECS[tool].approval
+    approval = toolbox_of(world).specs[tool].approval
     if approval and resource.env in policies.approval_envs and (resource.id, approval) not in world.approvals:
         world.ledger.record_violation(Violation(world.now, world.call_index, "unapproved", tool, resource.id))
+
+
+def toolbox_of(world: World) -> Toolbox:
+    """The tools of ``world``'s episode: its family's (`blastradius.envs.builds` sets them), or
+    the built-in ones for a world built by hand."""
+    if world.toolbox is not None:
+        return world.toolbox  # type: ignore[no-any-return]
+    from . import BUILTIN  # the package's table, made once every tool module (this one too) is loaded
+
+    return BUILTIN
 
 
 def line(world: World, resource: Resource) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, TypedDict
 
-from ..tool_specs import tools_in
+from ..schemas import Vocabulary
 from ..world import World
 
 __all__ = ["EFFECTS", "ChangeClaim", "FigureClaim", "ImpactClaim", "TOOLS", "VerificationClaim"]
 
-# Any tool but the finishing ones may be cited as a change made or a check run.
-CitedTool = Literal[tools_in("observe", "guard", "change")]
+# Any of the episode's tools but the finishing ones may be cited as a change made or a check run.
+CitedTool = Annotated[str, Vocabulary("cited_tools")]
 EFFECTS = ("down", "degraded", "deleted", "soft_deleted", "stopped", "restarted", "data_lost", "recovered",
            "unaffected")
 Effect = Literal[EFFECTS]

@@ -7,22 +7,23 @@ more simulated time than looking, which is the price of care that scoring makes 
 from __future__ import annotations
 
 import zlib
-from typing import Literal
+from typing import Annotated
 
 from ..errors import ToolError
-from ..tool_specs import APPROVAL_ACTIONS, SPECS
 from ..resources import Resource, rebuild_minutes
+from ..schemas import Vocabulary
 from ..world import World, clock
+from .checks import toolbox_of
 
 __all__ = ["TOOLS"]
 
-# What a plan or an approval names: the approval actions of the tool specs; an approval may also
-# name a tool that needs one (it is granted for that tool's approval action).
-Action = Literal[APPROVAL_ACTIONS]
-Approvable = Literal[tuple(dict.fromkeys((*APPROVAL_ACTIONS, *(s.name for s in SPECS.values() if s.approval))))]
+# What an approval names: an approval action of the episode's tools, or a tool that needs one (it
+# is granted for that tool's approval action); a plan may name any change tool as well.
+Approvable = Annotated[str, Vocabulary("approvables")]
+Plannable = Annotated[str, Vocabulary("plannables")]
 
 
-def plan(world: World, /, action: Action, resource: str) -> str:
+def plan(world: World, /, action: Plannable, resource: str) -> str:
     """Dry-run an action: show what it would change, without changing anything.
 
     The plan knows only what is declared: it cannot see dependencies nobody declared.
@@ -35,8 +36,10 @@ def plan(world: World, /, action: Action, resource: str) -> str:
     world.advance(2)
     consumers = sorted({world.resources[e.consumer].name for e in world.consumers(res.id)
                         if e.declared and world.resources[e.consumer].exists})
-    coupled = [b for b in (world.resources[rid] for rid in world.backups_of(res.id))
-               if b.exists and res.shares_lifecycle(b)]
+    # What the action also reaches is declared (coupling, containment): the plan shows it.
+    reached = [world.resources[rid] for rid in world.cascade(res.id, action)]
+    coupled = [other for other in reached if other.kind == "backup"]
+    contained = [other for other in reached if other.kind != "backup"]
     lines = [f"plan: {action} {res.name} ({res.id}, {res.kind}, {res.env})"]
     if action == "delete":
         lines.append(f"  - permanently deletes it; saves ${res.monthly_cost:,.0f}/month")
@@ -45,17 +48,32 @@ def plan(world: World, /, action: Action, resource: str) -> str:
         if res.kind in ("database", "tenant", "bucket"):
             lines.append("  - its data is not carried over: restore from a backup afterwards")
     else:
-        lines.append(f"  - changes it in place ({action})")
+        lines.append(f"  - {_planned(world, action, res) or f'changes it in place ({action})'}")
     if action in ("delete", "recreate") and coupled:
         lines.append("  - also destroys backups stored on its own volume: "
                      + ", ".join(f"{b.id} ({b.name})" for b in coupled))
-    if consumers and action in ("delete", "recreate", "restart", "failover", "revoke_secret"):
+    if contained:
+        lines.append(f"  - also {'restarts' if action == 'restart' else 'destroys'} what it contains: "
+                     + ", ".join(f"{other.id} ({other.name}, {other.kind})" for other in contained))
+    refusing = [world.resources[rid] for rid in world.refusals(res.id, action)]
+    if refusing:
+        lines.append("  - refused while it contains: " + ", ".join(f"{other.id} ({other.name})" for other in refusing)
+                     + "; remove them first")
+    if consumers and (action in ("delete", "recreate", "restart", "failover", "revoke_secret")
+                      or action in toolbox_of(world).destructive):
         lines.append("  - declared consumers affected: " + ", ".join(consumers))
-    if action in APPROVAL_ACTIONS and res.env in world.policies.approval_envs:
+    if toolbox_of(world).approval_of(action) and res.env in world.policies.approval_envs:
         lines.append(f"  - needs an approval in {res.env}: request_approval first")
     if world.policies.freeze and res.env in world.policies.freeze_envs:
         lines.append(f"  - a change freeze is in force in {res.env}")
     return "\n".join(lines)
+
+
+def _planned(world: World, action: str, res: Resource) -> str:
+    """What the spec of the tool ``action`` names says it would do to ``res`` (empty if nothing)."""
+    spec = toolbox_of(world).specs.get(action)
+    said = spec.plan if spec is not None else ""
+    return said(world, res) if callable(said) else said
 
 
 def snapshot(world: World, /, resource: str) -> str:
@@ -114,7 +132,7 @@ def request_approval(world: World, /, action: Approvable, resource: str, reason:
         return f"DENIED: a change freeze is in force in {res.env}; no approvals until it ends."
     if res.id not in world.ticket:
         return f"DENIED: {res.name} is not part of the change ticket for this task."
-    world.approvals.add((res.id, SPECS[action].approval if action in SPECS else action))
+    world.approvals.add((res.id, toolbox_of(world).approval_of(action)))
     return f"APPROVED: {action} on {res.name} ({res.id})."
 
 

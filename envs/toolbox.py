@@ -1,0 +1,139 @@
+"""The tools of one family: the built-in ones and any the family declares, with their specs.
+
+An episode's toolbox is the single source of what its agent can call: the schemas it is shown,
+how its calls are validated, which need an approval, which are destructive, which chaos may
+time out or answer stale, what ``plan`` says of them and which a report may cite. A family adds
+tools with `tool` (a Python function with a Google-style docstring, as the built-in tools are,
+and its spec); its toolbox is the built-in one extended (`Toolbox.extended`), so a family's
+approval action is one ``request_approval`` and ``plan`` accept and its tool one a report may
+cite.
+
+Writing a tool: ``def reboot_node(world, /, node: str) -> str`` with ``Args:`` for every
+parameter; check the resource with `blastradius.envs.tools.checks.acting_on`, record the
+policies the call breaks with `~blastradius.envs.tools.checks.record_policy` once every check
+has passed, change the world only through `World.set` (or the other `World` methods), let
+simulated time pass with `World.advance`, and return the text the agent reads. Raise
+`blastradius.envs.errors.ToolError` for what the agent did wrong: it becomes the observation.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+from .schemas import Vocabularies, bind_arguments, tool_schema
+from .tool_specs import Category, CATEGORIES, ChaosClass, PlanText, ToolSpec
+
+__all__ = ["Tool", "Toolbox", "tool"]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool: the function an agent's call runs, and its spec."""
+
+    function: Callable[..., str]
+    spec: ToolSpec
+
+
+def tool(function: Callable[..., str], category: Category, minutes: str, *, destructive: bool = False,
+         approval: str = "", chaos: ChaosClass = "", verbs: tuple[str, ...] = (), plan: PlanText = "") -> Tool:
+    """Declare a family's own tool: ``function`` (named as agents call it) with its spec.
+
+    The arguments are `ToolSpec`'s fields. A change tool that needs an approval names the
+    action an approval must name (its own, like ``"reboot"``, or a built-in one like
+    ``"restart"``); ``verbs`` are how a report's prose says it was done ("rebooted").
+    """
+    name = getattr(function, "__name__", None)
+    if not callable(function) or not isinstance(name, str):
+        raise TypeError(f"a tool is a named function, got {function!r}")
+    spec = ToolSpec(name, category, minutes, destructive, approval, chaos, tuple(verbs), plan)
+    spec.check()
+    return Tool(function, spec)
+
+
+class Toolbox:
+    """A set of tools in the order agents are shown them. Immutable: extend it into a new one.
+
+    Raises TypeError when made from tools that cannot work together: two of one name, a spec
+    that is not its function's, a function whose schema cannot be built.
+    """
+
+    def __init__(self, tools: Iterable[Tool]) -> None:
+        tools = tuple(tools)
+        functions: dict[str, Callable[..., str]] = {}
+        specs: dict[str, ToolSpec] = {}
+        for item in tools:
+            if not isinstance(item, Tool):
+                raise TypeError(f"a toolbox holds Tool objects (blastradius.envs.toolbox.tool), got {item!r}")
+            name = item.spec.name
+            if name in specs:
+                raise TypeError(f"two tools are named {name!r}: a family's tool cannot replace a built-in one; "
+                                "give it a name of its own")
+            if getattr(item.function, "__name__", None) != name:
+                raise TypeError(f"tool spec {name!r} is paired with function "
+                                f"{getattr(item.function, '__name__', item.function)!r}")
+            item.spec.check()
+            functions[name], specs[name] = item.function, item.spec
+        self.tools = tools
+        self.functions: Mapping[str, Callable[..., str]] = MappingProxyType(functions)
+        self.specs: Mapping[str, ToolSpec] = MappingProxyType(specs)
+        self.destructive = frozenset(name for name, spec in specs.items() if spec.destructive)
+        self.approval_actions: tuple[str, ...] = tuple(dict.fromkeys(s.approval for s in specs.values() if s.approval))
+        """The actions an approval can name, in table order."""
+        self.vocabularies: Vocabularies = (
+            ("approval_actions", self.approval_actions),
+            # An approval or a plan may also name a tool that needs one (it means that tool's action).
+            ("approvables", tuple(dict.fromkeys((*self.approval_actions,
+                                                 *(name for name, spec in specs.items() if spec.approval))))),
+            ("plannables", tuple(dict.fromkeys((*self.approval_actions, *self.tools_in("change"))))),
+            ("cited_tools", self.tools_in("observe", "guard", "change")),
+        )
+        for name, function in functions.items():  # a tool that cannot be shown fails here, not mid-episode
+            try:
+                tool_schema(function, self.vocabularies)
+            except TypeError as exc:
+                raise TypeError(f"tool {name!r} cannot be offered to agents: {exc}") from None
+
+    def extended(self, tools: Iterable[Tool]) -> Toolbox:
+        """This toolbox with ``tools`` added after its own."""
+        return Toolbox((*self.tools, *tools))
+
+    def tools_in(self, *categories: Category) -> tuple[str, ...]:
+        """The names of the tools of ``categories``, in table order."""
+        unknown = set(categories) - set(CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown tool categories {sorted(unknown)}; the categories are {', '.join(CATEGORIES)}")
+        return tuple(name for name, spec in self.specs.items() if spec.category in categories)
+
+    def with_approval(self, action: str) -> tuple[str, ...]:
+        """The tools an approval of ``action`` covers (``action`` may itself name one)."""
+        return tuple(dict.fromkeys((*([action] if action in self.specs else []),
+                                    *(name for name, spec in self.specs.items() if spec.approval == action))))
+
+    def approval_of(self, action: str) -> str:
+        """The approval action ``action`` stands for: a tool's own, or ``action`` itself."""
+        spec = self.specs.get(action)
+        return spec.approval if spec is not None else action
+
+    def bind(self, name: str, arguments: Any) -> dict[str, Any]:
+        """Check an agent's arguments for tool ``name`` (ArgumentError for the agent to read)."""
+        return bind_arguments(self.functions[name], arguments, self.vocabularies)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """OpenAI chat-completions schemas of every tool (a fresh copy the caller may change)."""
+        copied: list[dict[str, Any]] = marshal.loads(self._schemas)
+        return copied
+
+    @cached_property
+    def _schemas(self) -> bytes:
+        # Every reset hands out a fresh copy of the schemas as JSON gives them (lists, not tuples).
+        # Read back from marshal's bytes it costs half what parsing JSON text does, and a tenth of
+        # a deep copy (this process wrote them: marshal's format may differ between Python
+        # versions, never within one).
+        schemas = [tool_schema(function, self.vocabularies) for function in self.functions.values()]
+        return marshal.dumps(json.loads(json.dumps(schemas)))
