@@ -1,11 +1,12 @@
 """random: tool calls drawn at random from the briefing's tool schemas. The chance-level baseline.
 
 Each step it picks a tool and fills its arguments from the schema's types: parameters that name
-a resource get ids it has seen in the briefing and observations (ids look like ``svc-1a2b3c``),
-other strings get random words, integers a small range, enums one of their values, arrays zero
-to a few items and objects their properties. Finishing tools are drawn rarely, so episodes do
-not end at once; after ``max_steps`` calls it submits an honest report that the task failed,
-listing the changes its calls made.
+a resource get ids it has seen in the briefing and in what its calls returned, read from where
+the tools put ids whatever they look like (`blastradius.agents.seen_ids`), other strings get
+random words, integers a small range, enums one of their values, arrays zero to a few items and
+objects their properties. Finishing tools are drawn rarely, so episodes do not end at once;
+after ``max_steps`` calls it submits an honest report that the task failed, listing the changes
+its calls made.
 
 Randomness comes from its own ``random.Random(briefing.seed + seed_offset)``, so an episode is
 reproducible from its seed.
@@ -14,16 +15,15 @@ reproducible from its seed.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..envs.tool_specs import tools_in
 from .base import Action, Briefing
+from .seen_ids import SeenIds
 
 __all__ = ["RandomAgent", "RandomConfig"]
 
-_ID = re.compile(r"\b[a-z]{1,4}-[0-9a-f]{6,8}\b")
 _FINISH_TOOLS = tools_in("finish")
 # Tools whose successful call changes the cloud: what the honest final report lists.
 _CHANGING_TOOLS = frozenset(tools_in("change"))
@@ -60,7 +60,7 @@ class RandomAgent:
         self.config = config or RandomConfig()
         self._rng = random.Random(seed_offset)
         self._functions: list[dict[str, Any]] = []
-        self._ids: list[str] = []
+        self._seen = SeenIds()
         self._steps = 0
         self._last: dict[str, Any] | None = None
         self._changes: list[dict[str, str]] = []
@@ -68,15 +68,15 @@ class RandomAgent:
     def reset(self, briefing: Briefing) -> None:
         self._rng = random.Random(briefing.seed + self.seed_offset)
         self._functions = [tool["function"] for tool in briefing.tools if "function" in tool]
-        self._ids = []
-        self._learn(briefing.text)
+        self._seen = SeenIds()
+        self._seen.learn_briefing(briefing)
         self._steps = 0
         self._last = None
         self._changes = []
 
     def act(self, observation: str) -> Action:
+        self._seen.learn(self._last["name"] if self._last else "", observation)
         self._record(observation)
-        self._learn(observation)
         self._steps += 1
         if self._steps > self.config.max_steps or not self._functions:
             return {"name": "submit_report", "arguments": {
@@ -91,12 +91,6 @@ class RandomAgent:
         return self._last
 
     # -- memory ------------------------------------------------------------------------------
-
-    def _learn(self, text: str) -> None:
-        """Remember every resource id the text shows, in first-seen order."""
-        for rid in _ID.findall(text):
-            if rid not in self._ids:
-                self._ids.append(rid)
 
     def _record(self, observation: str) -> None:
         """If the last call changed something (no error came back), remember it for the report."""
@@ -132,6 +126,6 @@ class RandomAgent:
             return [self._value(name, schema.get("items", {})) for _ in range(rng.randint(0, self.config.max_items))]
         if kind == "object":
             return self._object(schema)
-        if name in _RESOURCE_PARAMS and self._ids:
-            return rng.choice(self._ids)
+        if name in _RESOURCE_PARAMS and self._seen.ids:
+            return rng.choice(self._seen.ids)
         return " ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 4)))

@@ -33,6 +33,7 @@ from typing import Any
 from ..agents.base import Agent
 from ..agents.loader import resolve_agent
 from ..agents.rate_limit import set_default_max_connections
+from ..envs import CUSTOM_NAMESPACE
 from ..envs.scenarios import Family
 from .episode import EpisodeSpec, env_id, run_episode
 
@@ -88,8 +89,8 @@ def failed(spec: EpisodeSpec, config: Any, reason: str) -> Played:
 def _env_id(family_id: str, config: Any) -> str:
     try:
         return env_id(_resolve(config)[0][family_id])
-    except Exception:  # noqa: BLE001 - the family itself is what failed: name it as a custom one
-        return f"custom/{family_id}"
+    except Exception:  # noqa: BLE001 - the family itself is what failed: name it as a custom one would be
+        return f"{CUSTOM_NAMESPACE}/{''.join(part.capitalize() for part in family_id.split('_'))}-v1"
 
 
 def prime(config: Any, families: dict[str, Family], factories: dict[str, Callable[[], Agent]]) -> None:

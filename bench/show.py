@@ -1,4 +1,7 @@
-"""An episode as text: what the agent did, what it saw, what went down and when, the verdict."""
+"""An episode as text: what the agent did, what it saw, what went down and when, the verdict.
+
+After the briefing comes what was at stake: the family's documented consequence of the reckless
+path, as the run recorded it (runs made before it was recorded show none)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ _WIDTH = 400
 def render_episode(record: dict[str, Any], trajectory: dict[str, Any]) -> str:
     lines = [f"episode {record['key']}  status: {record['status']}  steps: {record['steps']}", "",
              "briefing:", _indent(trajectory["briefing"]), ""]
+    if trajectory.get("consequence"):
+        lines += ["the reckless path's documented consequence:", _indent(trajectory["consequence"]), ""]
     for number, step in enumerate(trajectory["steps"], 1):
         lines.append(f"[{number}] +{step['clock_minutes']} min  {_cut(_action(step))}")
         lines.append(_indent(_cut(step["observation"], 1200)))

@@ -10,11 +10,11 @@ Two passes, on the folder alone (a copy on another machine verifies as well as t
    difficulty, seed, chaos and size; the world from `blastradius.bench.sealing.world_seed` of the
    run's secret and the seed), its recorded actions are replayed into a fresh env exactly as
    `blastradius.bench.episode.run_episode` played them, and everything the env decides must
-   match the record byte for byte (as canonical JSON): the briefing, each step's observation,
-   tool, action error and clock, the step count, the end flags, the reward, the score and its
-   explanation, and the health timeline. An episode that errored or timed out replays the steps
-   it recorded. Last, ``summary.json`` must be what `blastradius.bench.stats.summarise` makes of
-   the records.
+   match the record byte for byte (as canonical JSON): the briefing (and the family's documented
+   consequence, in runs that record it), each step's observation, tool, action error and clock,
+   the step count, the end flags, the reward, the score and its explanation, and the health
+   timeline. An episode that errored or timed out replays the steps it recorded. Last,
+   ``summary.json`` must be what `blastradius.bench.stats.summarise` makes of the records.
 
 What the env does not decide (durations, the agent's reported usage, an error's traceback) is
 covered by the fingerprints only. The fingerprints are not signatures: whoever rewrites the
@@ -248,6 +248,8 @@ def _replay(record: dict[str, Any], trajectory: dict[str, Any] | None, family: F
         world = env.scenario.world
         timeline = [[point.time - world.start_time, point.resource, point.health] for point in world.ledger.health]
         problems += _diff("health_timeline", trajectory.get("health_timeline"), timeline)
+        if "consequence" in trajectory:  # older runs did not record it
+            problems += _diff("consequence", trajectory["consequence"], env.scenario.consequence.description)
         return problems
     except Exception as exc:  # noqa: BLE001 - whatever the replay raises is this episode's finding
         return [f"the replay raised {type(exc).__name__}: {exc}"]

@@ -17,7 +17,6 @@ Level 0 turns chaos off; each level above multiplies the rates.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,13 +25,11 @@ import numpy as np
 from .scenarios.base import Scenario
 from .topology import pick
 from .world import DAY, World
-from .tool_specs import SPECS
 
 __all__ = ["CHAOS_LEVELS", "DEFAULT_CHAOS", "ChaosPlan", "Fault", "ToolFaults", "plan_chaos"]
 
 DEFAULT_CHAOS = 1
 CHAOS_LEVELS = (0, 1, 2, 3)
-_ID = re.compile(r"\b[a-z]{1,5}-[0-9a-f]{6,8}\b")
 # Which kinds of resource each infrastructure fault can hit, and the state it puts them in.
 _INFRA = {
     "instance_crash": (("service", "cache"), {"fault": "crashed"}, {"fault": ""}),
@@ -43,14 +40,6 @@ _INFRA = {
     "certificate_expiry": (("certificate",), {}, {}),
     "zone_outage": ((), {"fault": "zone_outage"}, {"fault": ""}),
 }
-_OBSERVE = frozenset(spec.name for spec in SPECS.values() if spec.cached)
-_CHANGE = frozenset({"restart", "scale", "deploy", "rollback", "update_config", "failover", "restore",
-                     "delete", "recreate", "run_statement", "snapshot",
-                     "wipe_data", "resync_replica", "bulk_delete", "undelete", "remove_capacity",
-                     "add_capacity", "update_dns", "rotate_secret", "reload_credentials", "revoke_secret",
-                     "push_config", "rollback_config"})
-
-
 @dataclass(frozen=True)
 class Fault:
     """One infrastructure fault: ``kind`` hits ``targets`` from ``start`` for ``duration`` minutes."""
@@ -71,23 +60,24 @@ class ToolFaults:
     stale: float
     _seen: dict[str, str] = field(default_factory=dict)
 
-    def draw(self, name: str) -> tuple[str, bool]:
-        """The fault for this call (``""``, ``throttled``, ``timeout`` or ``stale``) and, for a
-        timeout, whether the operation still happened."""
+    def draw(self, chaos: str) -> tuple[str, bool]:
+        """The fault for a call of a tool of chaos class ``chaos`` (`ToolSpec.chaos`): ``""``,
+        ``throttled``, ``timeout`` or ``stale``, and, for a timeout, whether the operation still
+        happened."""
         u = float(self.rng.random())
         if u < self.throttle:
             return "throttled", False
         u -= self.throttle
-        if u < self.timeout and name in _CHANGE:
+        if u < self.timeout and chaos == "timeout":
             return "timeout", u < self.timeout / 2
         u -= self.timeout
-        if u < self.stale and name in _OBSERVE:
+        if u < self.stale and chaos == "stale":
             return "stale", False
         return "", False
 
-    def read(self, name: str, kwargs: dict[str, Any], text: str, stale: bool) -> str:
+    def read(self, name: str, chaos: str, kwargs: dict[str, Any], text: str, stale: bool) -> str:
         """What a read returns: ``text``, or on a stale read what the same call returned before."""
-        if name not in _OBSERVE:
+        if chaos != "stale":
             return text
         key = f"{name}:{json.dumps(kwargs, sort_keys=True)}"
         earlier = self._seen.get(key)
@@ -147,8 +137,8 @@ def plan_chaos(rng: np.random.Generator, scenario: Scenario, level: int) -> Chao
 
 def _critical(world: World, scenario: Scenario) -> set[str]:
     """Every resource the task names, touches or depends on, with all their providers."""
-    named = set(scenario.scope) | _ids(scenario.briefing, scenario.facts, scenario.reference, scenario.reckless)
-    named &= set(world.resources)
+    named = set(scenario.scope) & world.resources.keys()
+    named |= _named(world, scenario.briefing, scenario.facts, scenario.reference, scenario.reckless)
     spared, todo = set(named), list(named)
     while todo:
         for edge in world.providers(todo.pop()):
@@ -158,9 +148,11 @@ def _critical(world: World, scenario: Scenario) -> set[str]:
     return spared
 
 
-def _ids(*values: Any) -> set[str]:
-    """The ids in every string of ``values``, at any depth of dicts (their values), lists,
-    tuples and sets. One search of them all, a line each: an id never spans a line."""
+def _named(world: World, *values: Any) -> set[str]:
+    """The world's resources that a string of ``values`` names, at any depth of dicts (their
+    values), lists, tuples and sets: a string that is an id, or prose that has one as a word of
+    its own. Found by the world's own ids, never by what ids look like, so a custom family's
+    ``sqlsrv-01`` is spared like a built-in ``svc-1a2b3c``."""
     texts, todo = [], list(values)
     while todo:
         value = todo.pop()
@@ -170,4 +162,21 @@ def _ids(*values: Any) -> set[str]:
             todo.extend(value.values())
         elif isinstance(value, (list, tuple, set, frozenset)):
             todo.extend(value)
-    return set(_ID.findall("\n".join(texts)))
+    text = "\n".join(texts)
+    return {rid for rid in world.resources if _mentions(text, rid)}
+
+
+def _mentions(text: str, rid: str) -> bool:
+    """``rid`` is in ``text`` as a word of its own: a letter, digit, underscore or dash either side
+    would make it part of a longer one (``db-1`` is not in ``db-10``)."""
+    start = text.find(rid)
+    while start >= 0:
+        end = start + len(rid)
+        if not _joins(text[start - 1:start]) and not _joins(text[end:end + 1]):
+            return True
+        start = text.find(rid, start + 1)
+    return False
+
+
+def _joins(char: str) -> bool:
+    return char.isalnum() or char in "_-"

@@ -43,8 +43,15 @@ Episode end:
     so an episode cut shorter by one is scored only through ``env.unwrapped.episode_score()``.
 
 Arguments:
-    family: the scenario family id (see ``blastradius.envs.scenarios.FAMILIES``), or a `Family`
-        object (a custom family written with the same API).
+    family: the scenario family: a spec as ``blastradius run --family`` takes it (a built-in id
+        from ``blastradius.envs.scenarios.FAMILIES``, ``path/to/file.py:NAME``, ``module:NAME`` or
+        the name of an entry point in the group ``blastradius.families``), or a `Family` object (a
+        custom family written with the same API). A bad spec raises the loader's
+        ``FamilySpecError`` (a ``ValueError``) saying what was tried. ``env.spec`` (set by
+        ``gym.make``) holds the family as a spec string, so ``env.spec.to_json()`` works: the
+        string given or, for an object, one that names it
+        (`blastradius.envs.scenarios.loader.spec_of`). For an object no string names (one defined
+        in ``__main__``), ``to_json`` raises, saying how to name it.
     difficulty: one of the family's difficulty names; None for its default. Overridable per
         episode with ``reset(options={"difficulty": ...})``.
     chaos: the chaos level, 0 (off) to 3 (see `blastradius.envs.chaos`); overridable per
@@ -62,17 +69,20 @@ Version history:
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
+from gymnasium.envs.registration import EnvSpec
 
 from . import builds
 from .chaos import CHAOS_LEVELS, DEFAULT_CHAOS, plan_chaos
-from .scenarios import FAMILIES, Family, Scenario
+from .scenarios import Family, Scenario
+from .scenarios.loader import resolve_family, spec_of
 from .scoring import EpisodeScore, reward, score_episode
-from .tools import call, tool_schemas
+from .tools import call, toolbox_of
 from .topology import DEFAULT_SIZE
 from .world import World
 
@@ -87,6 +97,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
     """A simulated production cloud, one task per episode. See the module docstring."""
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    _spec: EnvSpec | None = None
 
     def __init__(
         self,
@@ -97,11 +108,12 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         chaos: int = DEFAULT_CHAOS,
         render_mode: str | None = None,
     ) -> None:
-        if isinstance(family, str) and family not in FAMILIES:
-            raise ValueError(f"unknown scenario family {family!r}; known: {sorted(FAMILIES)}")
+        if not isinstance(family, (str, Family)):
+            raise TypeError(f"family must be a family spec string (a built-in id, path/to/file.py:NAME or "
+                            f"module:NAME) or a Family, got {type(family).__name__}")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        self.family = FAMILIES[family] if isinstance(family, str) else family
+        self.family = resolve_family(family) if isinstance(family, str) else family
         self.default_difficulty = self.family.difficulty(difficulty)
         self.size = size
         if max_steps < 1:
@@ -120,6 +132,25 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self._steps = 0
         self._counterfactual: World | None = None
         self._scored: tuple[tuple[int, int, int], EpisodeScore] | None = None  # the last score, and the state it is of
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """The registration ``gym.make`` made this env from, with its family as a spec string."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        # ``gym.make`` sets the spec after construction, its kwargs as passed: a Family object in
+        # them would break ``to_json`` on a function deep inside. A string that resolves to it
+        # serialises, and ``gym.make(spec)`` makes the same env from it, in this process or another.
+        if value is not None and isinstance(family := value.kwargs.get("family"), Family):
+            named = spec_of(family)
+            if named is not None:
+                value = dataclasses.replace(value, kwargs={**value.kwargs, "family": named})
+            else:
+                value = _UnnamedFamilySpec(**{f.name: getattr(value, f.name) for f in dataclasses.fields(value)
+                                              if f.init})
+        self._spec = value
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
@@ -145,7 +176,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self._last = self.scenario.briefing[:_OBSERVATION_LIMIT]
         info = {
             "briefing": self.scenario.briefing,
-            "tools": tool_schemas(),
+            "tools": toolbox_of(self.scenario.world).schemas(),
             "family": self.family.id,
             "difficulty": self.difficulty,
         }
@@ -199,3 +230,16 @@ class BlastRadiusEnv(gym.Env[str, Any]):
     def close(self) -> None:
         self.scenario = None
         self._counterfactual = None
+
+
+class _UnnamedFamilySpec(EnvSpec):
+    """The spec of an env whose family is an object no spec string names: it makes the env in
+    this process, and its JSON, which could not hold the family, is a precise error."""
+
+    def to_json(self) -> str:
+        family = self.kwargs["family"]
+        raise ValueError(
+            f"the spec of {self.id} cannot be JSON: its family {family.id!r} is a Family object that no spec "
+            "string names (it is defined in __main__, or apart from its build function). Define it at the top "
+            "level of the module or file its build is in, and pass family='module:NAME' or "
+            "'path/to/file.py:NAME' (or register_family(that string)).")

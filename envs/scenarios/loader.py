@@ -19,9 +19,11 @@ from typing import Any
 from . import FAMILIES
 from .base import Family
 
-__all__ = ["ENTRY_POINT_GROUP", "FamilySpecError", "resolve_family"]
+__all__ = ["ENTRY_POINT_GROUP", "FamilySpecError", "resolve_family", "spec_of"]
 
 ENTRY_POINT_GROUP = "blastradius.families"
+# The module a family file is loaded as: this prefix and a checksum of its path (one module a file).
+_FILE_MODULE = "blastradius_user_family_"
 
 
 class FamilySpecError(ValueError):
@@ -45,6 +47,28 @@ def resolve_family(spec: str) -> Family:
         f"module:NAME, and no entry point of that name in group '{ENTRY_POINT_GROUP}'.{hint}")
 
 
+def spec_of(family: Family) -> str | None:
+    """A spec that `resolve_family` turns into ``family`` (an equal one) in any process: its
+    id for a built-in, ``module:NAME`` or ``path/to/file.py:NAME`` (the path absolute) for a
+    family bound to a name at the top level of the module its ``build`` is defined in. None when
+    no spec names it: one made in ``__main__`` (which another process cannot import), or away
+    from its ``build``. What lets an env's Gymnasium spec hold a family as JSON.
+    """
+    if FAMILIES.get(family.id) == family:
+        return family.id
+    module = sys.modules.get(getattr(family.build, "__module__", None) or "")
+    if module is None or module.__name__ == "__main__":
+        return None
+    name = next((name for name, value in vars(module).items() if isinstance(value, Family) and value == family),
+                None)
+    if name is None:
+        return None
+    path = getattr(module, "__file__", None)
+    if module.__name__.startswith(_FILE_MODULE) and path:
+        return f"{Path(path).resolve()}:{name}"
+    return f"{module.__name__}:{name}"
+
+
 def _from_module(name: str, spec: str) -> Any:
     try:
         return importlib.import_module(name)
@@ -55,7 +79,7 @@ def _from_module(name: str, spec: str) -> Any:
 def _from_file(path: Path, spec: str) -> Any:
     if not path.is_file():
         raise FamilySpecError(f"family {spec!r}: no file {str(path)!r}")
-    module_name = f"blastradius_user_family_{zlib.crc32(str(path.resolve()).encode()):08x}"
+    module_name = f"{_FILE_MODULE}{zlib.crc32(str(path.resolve()).encode()):08x}"
     if module_name in sys.modules:
         return sys.modules[module_name]
     loader_spec = importlib.util.spec_from_file_location(module_name, path)

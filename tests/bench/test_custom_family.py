@@ -36,7 +36,7 @@ def test_custom_family_runs_through_the_cli(family_file: Path, tmp_path: Path) -
     run = next((tmp_path / "runs").iterdir())
     records = [json.loads(line) for line in (run / "episodes.jsonl").read_text().splitlines()]
     assert {r["family"] for r in records} == {"crashed_worker"}
-    assert {r["env_id"] for r in records} == {"custom/crashed_worker"}
+    assert {r["env_id"] for r in records} == {"custom/CrashedWorker-v1"}  # the id register_family gives it
 
 
 @pytest.mark.parametrize("chaos", [0, 1])

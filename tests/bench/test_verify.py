@@ -149,6 +149,7 @@ def test_an_edited_summary_fails(copy: Path, capsys: pytest.CaptureFixture[str])
     pytest.param(lambda t: t["steps"][2].update(observation=t["steps"][2]["observation"] + " all healthy"),
                  "step 3.observation", id="observation"),
     pytest.param(lambda t: t.update(briefing="Do nothing."), "briefing", id="briefing"),
+    pytest.param(lambda t: t.update(consequence="nothing at all"), "consequence: recorded", id="consequence"),
 ])
 def test_an_edited_trajectory_fails_the_replay(copy: Path, change: Callable[[dict[str, Any]], None], finding: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:
