@@ -2,8 +2,9 @@
 
 A spec is one of:
 
-* a built-in short name (`BUILTIN_AGENTS`: ``noop``, ``random``, ``reckless``, ``careful``,
-  ``liar``, ``llm``);
+* a built-in short name (`BUILTIN_AGENTS`: ``noop``, ``random``, ``careful``, ``liar``, ``llm``,
+  and the oracles ``reference`` and ``reckless`` (`ORACLES`), which play the family's own
+  scripted paths);
 * ``cmd:<command line>``: a program in any language speaking the JSON-lines protocol of
   ``docs/agent-protocol.md`` (`blastradius.agents.subprocess_agent`), e.g.
   ``cmd:node docs/examples/agent.js``;
@@ -39,17 +40,23 @@ from typing import Any
 from .base import Agent
 from .errors import AgentSpecError
 
-__all__ = ["AGENT", "AGENT_KINDS", "BUILTIN_AGENTS", "COMMAND_PREFIX", "ENTRY_POINT_GROUP", "KWARG", "AgentCode",
-           "AgentSpecError", "agent_code", "agent_label", "group_agent_args", "parse_kwarg", "resolve_agent"]
+__all__ = ["AGENT", "AGENT_KINDS", "BUILTIN_AGENTS", "COMMAND_PREFIX", "ENTRY_POINT_GROUP", "KWARG", "ORACLES",
+           "AgentCode", "AgentSpecError", "agent_code", "agent_label", "group_agent_args", "parse_kwarg",
+           "resolve_agent"]
 
 BUILTIN_AGENTS: Mapping[str, str] = MappingProxyType({
     "noop": "blastradius.agents.noop:NoopAgent",
     "random": "blastradius.agents.random_agent:RandomAgent",
-    "reckless": "blastradius.agents.reckless:RecklessAgent",
+    "reckless": "blastradius.agents.reference:reckless_path",
     "careful": "blastradius.agents.careful:CarefulAgent",
     "liar": "blastradius.agents.liar:LiarAgent",
     "llm": "blastradius.agents.llm:LLMAgent",
+    "reference": "blastradius.agents.reference:reference_path",
 })
+ORACLES = frozenset({"reference", "reckless"})
+"""The built-in agents that play the family's own scripted paths (`blastradius.agents.reference`),
+to which the harness hands the path. Under these names a run records them as kind ``oracle`` and
+plays them in its own process even when sealed (a sealed process would have no path to play)."""
 ENTRY_POINT_GROUP = "blastradius.agents"
 COMMAND_PREFIX = "cmd:"
 _SUBPROCESS_AGENT = "blastradius.agents.subprocess_agent:SubprocessAgent"
@@ -137,8 +144,9 @@ def agent_label(spec: str, kwargs: Mapping[str, Any] | None = None) -> str:
     return f"{spec}[{shown}]"
 
 
-AGENT_KINDS = ("builtin", "file", "module", "entry_point", "subprocess")
-"""The kinds of agent spec, in the order the module docstring lists them."""
+AGENT_KINDS = ("builtin", "oracle", "file", "module", "entry_point", "subprocess")
+"""The kinds of agent spec, in the order the module docstring lists them (an oracle is a
+built-in of `ORACLES`)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +173,8 @@ def agent_code(spec: str) -> AgentCode:
         executable = Path(shutil.which(argv[0]) or argv[0]).resolve()
         return AgentCode("subprocess", (executable, *(Path(arg) for arg in argv[1:] if Path(arg).is_file())))
     if spec in BUILTIN_AGENTS:
-        return AgentCode("builtin", _module_files(BUILTIN_AGENTS[spec].partition(":")[0], spec))
+        kind = "oracle" if spec in ORACLES else "builtin"
+        return AgentCode(kind, _module_files(BUILTIN_AGENTS[spec].partition(":")[0], spec))
     if ":" in spec:
         where = spec.rpartition(":")[0]
         if where.endswith(".py"):

@@ -1,10 +1,11 @@
-"""What the scripted baselines (``careful`` and ``reckless``) share: a table of their family
-procedures, and driving a procedure's script one observation at a time.
+"""What the scripted ``careful`` baseline runs on (and the ``liar``, through it): a table of its
+family procedures, and driving a procedure's script one observation at a time.
 
 A scripted baseline keeps one procedure per family, the ``procedure`` function of a module named
 after the family id; the procedure returns a generator script that yields tool calls and is sent
 each call's observation. Like the baselines, it sees only observations: it imports nothing of
-the world.
+the world. (The oracles, ``reference`` and ``reckless``, have no procedures: they play the
+family's own scripted paths, `blastradius.agents.reference`.)
 """
 
 from __future__ import annotations

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, PROG, Command, UsageError,
                          close_match, out,
                          positive_float, positive_int)
 from .run_command import add_run_arguments, cmd_run
+
+if TYPE_CHECKING:
+    from ..envs.scenarios import Family
 
 
 # --- perf ---------------------------------------------------------------------------------
@@ -80,6 +84,10 @@ def _cmd_perf(args: argparse.Namespace) -> int:
 
 
 def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--family", action="append", dest="families", metavar="SPEC",
+                        help="show only this family (repeatable): a built-in id, path/to/file.py:NAME, module:NAME "
+                             "or an entry point's name; as text or JSON, with its incident's story and, for each "
+                             "difficulty, the documented consequence of the reckless path in the world of seed 0")
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     form.add_argument("--markdown", action="store_true",
@@ -89,30 +97,65 @@ def _add_list_arguments(parser: argparse.ArgumentParser) -> None:
 def _cmd_list(args: argparse.Namespace) -> int:
     import json
 
-    from ..envs import ENV_IDS, FAMILIES
+    from ..envs import FAMILIES, family_env_id
     from ..envs.scenarios.catalogue import render_markdown
+    from ..envs.scenarios.loader import FamilySpecError, resolve_family
 
-    ids = {family: env_id for env_id, family in ENV_IDS.items()}
+    try:
+        families = [resolve_family(spec) for spec in args.families] if args.families else list(FAMILIES.values())
+    except FamilySpecError as exc:
+        raise UsageError(str(exc)) from None
+    ids = {family.id: family_env_id(family) for family in families}
     if args.markdown:
-        out(render_markdown(FAMILIES.values(), ids), end="")
+        out(render_markdown(families, ids), end="")
         return EXIT_OK
+    # Only a family asked for by name is built (at seed 0 of each level) to read its consequence.
+    consequences = {family.id: _consequences(family) for family in families} if args.families else {}
     if args.json:
         out(json.dumps([{"family": f.id, "env_id": ids[f.id], "title": f.title,
                            "incident": f.incident.title, "date": f.incident.date, "url": f.incident.url,
+                           **({"summary": f.incident.summary} if f.id in consequences else {}),
                            "tests": f.tests,
                            "default_difficulty": f.default_difficulty,
-                           "difficulties": [{"name": d.name, "evidence": d.evidence} for d in f.difficulties]}
-                          for f in FAMILIES.values()], indent=2))
+                           "difficulties": [{"name": d.name, "evidence": d.evidence,
+                                             **({"consequence": consequences[f.id][d.name]}
+                                                if f.id in consequences else {})}
+                                            for d in f.difficulties]}
+                          for f in families], indent=2))
         return EXIT_OK
-    for family in FAMILIES.values():
+    for family in families:
         out(f"{family.id}  ({ids[family.id]})")
         out(f"  {family.title}. Grounded in: {family.incident.title} ({family.incident.date}, "
               f"{family.incident.url})")
+        if family.id in consequences:
+            out(f"  What happened: {family.incident.summary}")
         out(f"  Tests: {family.tests}")
         for level in family.difficulties:
             mark = " (default)" if level.name == family.default_difficulty else ""
             out(f"    {level.name}{mark}: {level.evidence}")
+            if family.id in consequences:
+                out(f"      reckless path's consequence (seed 0): {consequences[family.id][level.name]}")
     return EXIT_OK
+
+
+def _consequences(family: Family) -> dict[str, str]:
+    """Difficulty name -> the documented consequence of the reckless path, as the scenario of
+    seed 0 at that level words it (it may name that world's resources)."""
+    from ..envs import BlastRadiusEnv
+
+    env = BlastRadiusEnv(family=family, chaos=0)
+    found = {}
+    try:
+        for level in family.difficulties:
+            try:
+                env.reset(seed=0, options={"difficulty": level.name})
+            except Exception as exc:  # noqa: BLE001 - a family's own bug, said as such
+                raise UsageError(f"family {family.id!r} failed to build difficulty {level.name!r} at seed 0: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            found[level.name] = env.scenario.consequence.description
+    finally:
+        env.close()
+    return found
 
 
 # --- leaderboard --------------------------------------------------------------------------
@@ -223,6 +266,32 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.ok else 1
 
 
+# --- check --------------------------------------------------------------------------------
+
+
+def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    from .run_command import seeds_value
+
+    parser.add_argument("--family", action="append", dest="families", metavar="SPEC",
+                        help="scenario family to check (repeatable): a built-in id, path/to/file.py:NAME, "
+                             "module:NAME, or 'all' (default: every built-in family)")
+    parser.add_argument("--seeds", type=seeds_value, metavar="SEEDS",
+                        help="a count (5 = seeds 0-4), a list (0,3,7) or a range (10-19) (default: 5)")
+    parser.add_argument("--difficulty", action="append", dest="difficulties", metavar="NAME",
+                        help="difficulty level (repeatable), or 'all'; every family given must have it "
+                             "(default: every level)")
+    parser.add_argument("--size", type=positive_int, metavar="N",
+                        help="resources in each generated topology, 10 to 5000 (default: 30)")
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from ..envs.topology import DEFAULT_SIZE
+    from . import check
+
+    return check.run_cli(args.families or (), seeds=args.seeds or check.DEFAULT_SEEDS,
+                         difficulties=tuple(args.difficulties or ()), size=args.size or DEFAULT_SIZE)
+
+
 # --- the table ------------------------------------------------------------------------------
 
 COMMANDS: tuple[Command, ...] = (
@@ -233,6 +302,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("show", "show an episode's trajectory and health timeline", _add_show_arguments, _cmd_show),
     Command("verify", "check a run folder's fingerprints and replay its episodes", _add_verify_arguments,
             _cmd_verify),
+    Command("check", "check a scenario family: its reference path succeeds safely, its reckless path does "
+            "harm, doing nothing fails", _add_check_arguments, _cmd_check),
     Command(
         name="perf",
         help="time the simulation (env steps per second)",

@@ -23,6 +23,7 @@ __all__ = [
     "COLUMNS",
     "MEANINGS",
     "NOTE",
+    "ORACLE_MEANING",
     "PASS_MEANING",
     "PROVENANCE_COLUMNS",
     "USAGE_COLUMNS",
@@ -142,6 +143,11 @@ MEANINGS = MappingProxyType({
 """What each column is, by summary key, as the rest of ``**Header** is ...``; short, to keep
 each line of the legend within a terminal's width."""
 
+ORACLE_MEANING = ("**oracle** under Sealed marks the family's own scripted paths (`reference`: its careful "
+                  "solution; `reckless`: the path of its incident), played by the harness from the scenario it "
+                  "built: bounds of the table, not contestants")
+"""The legend's line on the oracle rows (`blastradius.agents.reference`), under a table that has one."""
+
 NOTE = ("Other rates and means are over the episodes the env scored, errored ones as they stood included "
         "(crashing never hides damage). [a, b] is a 95% interval: Wilson for rates, cluster bootstrap over "
         "tasks for means; n/a: undefined (no completed episode). Sorted by safe success, then damage, then name.")
@@ -157,11 +163,12 @@ def _meaning(key: str) -> str:
     return PASS_MEANING if pass_k(key) is not None else MEANINGS[key]
 
 
-def legend(shown: Sequence[tuple[str, str]], *, complete: bool = True) -> str:
+def legend(shown: Sequence[tuple[str, str]], *, complete: bool = True, oracles: bool = False) -> str:
     """The legend of a table of ``shown`` columns (``(summary key, header)`` in table order).
 
     One bullet per column, columns with the same meaning in one bullet (where the first of them
-    stands); then `NOTE`, and `WIDE_HINT` unless the table is ``complete``. Ends without a newline.
+    stands), and `ORACLE_MEANING` when the table has ``oracles`` rows; then `NOTE`, and
+    `WIDE_HINT` unless the table is ``complete``. Ends without a newline.
 
     Raises:
         KeyError: a column whose meaning is not written here (add it to `MEANINGS`).
@@ -173,4 +180,6 @@ def legend(shown: Sequence[tuple[str, str]], *, complete: bool = True) -> str:
     for meaning, headers in groups.items():
         names = headers[0] if len(headers) == 1 else ", ".join(headers[:-1]) + " and " + headers[-1]
         lines.append(f"- {names} {'is' if len(headers) == 1 else 'are'} {meaning}.")
+    if oracles:
+        lines.append(f"- {ORACLE_MEANING}.")
     return "\n".join(lines) + "\n\n" + textwrap.fill(NOTE + ("" if complete else " " + WIDE_HINT), _WIDTH)

@@ -10,6 +10,10 @@ recorded with the reason, and the run goes on:
   abandoned; a sealed agent (`blastradius.bench.sealed`) bounds its own calls and is killed;
 * a subprocess agent dies or breaks the protocol: ``error``, its stderr kept in ``agent_stderr``.
 
+The oracles (`blastradius.agents.reference`) are the one exception to "only the briefing and
+observations": an agent whose type is exactly `PathAgent` is handed its path of the scenario
+when it is made (`_made`), since that path is all it plays.
+
 In a sealed run the world of episode seed ``n`` is built from
 `blastradius.bench.sealing.world_seed` of the run's secret and ``n``; the agent is told ``n``
 only, which rebuilds nothing without the secret.
@@ -32,10 +36,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..agents.base import STAT_KEYS, Agent, Briefing
-from ..envs import ENV_IDS, BlastRadiusEnv
+from ..agents.reference import PathAgent
+from ..envs import BlastRadiusEnv, family_env_id
 from ..envs.scoring import EpisodeScore
 from ..envs.env import MAX_ACTION
-from ..envs.scenarios import Family
+from ..envs.scenarios import Family, Scenario
+from ..envs.tools import needs_resend
 from .agent_thread import AgentThread, Caller, InThisThread, StepTimeout, Stopped
 from .recordable import recordable
 from .sealing import world_seed
@@ -43,7 +49,6 @@ from .sealing import world_seed
 __all__ = ["ACTION_LIMIT", "ECHO_LIMIT", "STDERR_LIMIT", "EpisodeSpec", "EpisodeResult", "Stopped", "env_id",
            "run_episode", "score_as_it_stands"]
 
-_ENV_ID = {family: env_id for env_id, family in ENV_IDS.items()}
 STDERR_LIMIT = 8192
 """The most characters of an agent's stderr an episode record keeps (the last ones)."""
 ACTION_LIMIT = 2 * MAX_ACTION
@@ -55,8 +60,9 @@ which is kept already, and the error is in the observation too."""
 
 
 def env_id(family: Family) -> str:
-    """The Gymnasium id of a built-in family; ``custom/<id>`` for a user's own."""
-    return _ENV_ID.get(family.id, f"custom/{family.id}")
+    """The Gymnasium id of a built-in family; for a user's own, ``custom/<EnvName>-v1``: the id
+    `blastradius.envs.register_family` gives it by default (`blastradius.envs.family_env_id`)."""
+    return family_env_id(family)
 
 
 @dataclass(frozen=True, order=True)
@@ -102,7 +108,8 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
 
     ``step_timeout`` bounds each agent call (making it, ``reset``, each ``act``...) in seconds;
     None for no bound. ``secret`` is a sealed run's secret (None: the world of seed ``n`` is
-    built from ``n``). ``sealed``: the agents are sealed ones, which bound their own calls.
+    built from ``n``). ``sealed``: the agents are sealed ones, which bound their own calls (or
+    the oracles, which run here and never hang).
     ``stopping`` is asked before each agent call and while one lasts; when it says True the
     episode ends, its agent closed, by raising `Stopped`.
     """
@@ -125,7 +132,7 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
         def play() -> None:
             # Played on the agent's thread (`AgentThread.run`): no handoff between threads a step.
             nonlocal agent, observation, reward, terminated, truncated, halted
-            agent = worker.call("making the agent", make_agent)
+            agent = worker.call("making the agent", functools.partial(_made, make_agent, env.scenario))
             worker.call("reset()", functools.partial(agent.reset, briefing))
             while not (terminated or truncated):
                 if stopping is not None and stopping():
@@ -174,6 +181,7 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
         timeline = [[point.time - world.start_time, point.resource, point.health]
                     for point in world.ledger.health]
         briefing_text = env.scenario.briefing
+        consequence = env.scenario.consequence.description
     finally:
         env.close()
     record = {
@@ -187,11 +195,25 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
     for name in ("agent_stats", "agent_stderr"):
         if extras.get(name) is not None:
             record[name] = extras[name]
-    trajectory = {"key": spec.key, "briefing": briefing_text, "steps": steps,
+    # The consequence is the family's documented harm of the reckless path, kept so that
+    # `blastradius show` can say what was at stake without loading the family.
+    trajectory = {"key": spec.key, "briefing": briefing_text, "consequence": consequence, "steps": steps,
                   "health_timeline": timeline, "explanation": explanation}
     if extras.get("transcript") is not None:
         trajectory["transcript"] = extras["transcript"]
     return EpisodeResult(record, trajectory)
+
+
+def _made(make_agent: Callable[[], Agent], scenario: Scenario | None) -> Agent:
+    """A fresh agent. An oracle, exactly `PathAgent` (a subclass is a user's agent, which must
+    never get the hidden scenario), is handed its path and the referee's way to tell that its
+    last call must be sent again, so that it plays as `blastradius.envs.tools.replay` does."""
+    agent = make_agent()
+    if type(agent) is PathAgent and scenario is not None:
+        world = scenario.world
+        agent.follow(scenario.reference if agent.path == "reference" else scenario.reckless,
+                     lambda: needs_resend(world))
+    return agent
 
 
 def _step(action: dict[str, Any] | str, observation: str, info: dict[str, Any]) -> dict[str, Any]:

@@ -141,8 +141,15 @@ def ranking(summary: Summary) -> list[str]:
     return sorted(summary, key=key)
 
 
+def _oracle(runs: Sequence[RowProvenance]) -> bool:
+    """Whether the row is the family's own scripted path (`blastradius.agents.reference`) in every run."""
+    return bool(runs) and all(run.kind == "oracle" for run in runs)
+
+
 def _provenance_cell(key: str, runs: Sequence[RowProvenance]) -> str:
     if key == "sealed":
+        if _oracle(runs):  # played by the harness with the scenario in hand: sealing says nothing of it
+            return "oracle"
         sealed = {run.sealed for run in runs}
         return "partly" if len(sealed) > 1 else "yes" if sealed == {True} else "no"
     return ",".join(sorted({run.code_sha256[:_SHORT_HASH] for run in runs if run.code_sha256})) or MISSING
@@ -155,8 +162,8 @@ def rows(summary: Summary, provenance: Provenance | None = None, wide: bool = Fa
     mean, or without a completed episode, sorts last among equals), then agent name. Rates are
     formatted ``0.80 [0.49, 0.94]``, unbounded means ``12.3 [4.1, 20.0]`` (the default table gives
     the headline's interval alone: ``0.80``, ``12.3``), pass^k and usage as values, counts as
-    integers, absent metrics as ``n/a``. With ``provenance``, Sealed is yes, no or partly and Code
-    the agent's short code hash(es).
+    integers, absent metrics as ``n/a``. With ``provenance``, Sealed is yes, no or partly (oracle
+    for the family's own scripted paths) and Code the agent's short code hash(es).
     """
     keys = [key for key, _ in columns(summary, provenance is not None, wide)]
     ours = {key for key, _ in PROVENANCE_COLUMNS}
@@ -223,7 +230,8 @@ def to_markdown(summary: Summary, title: str | None = None, provenance: Provenan
     incomplete run) is a line in bold before the table. With ``provenance``, the table has the
     provenance columns. By default the table has the headline columns, to fit 120 characters with
     agent labels of up to 32 characters; ``wide``, every column, each metric with its interval.
-    The legend has one line per column shown. Ends with a newline.
+    The legend has one line per column shown, and a line on the oracle rows when the provenance
+    has one (`blastradius.bench.columns.ORACLE_MEANING`). Ends with a newline.
     """
     shown = columns(summary, provenance is not None, wide)
     parts = [f"# {title}"] if title else []
@@ -231,7 +239,8 @@ def to_markdown(summary: Summary, title: str | None = None, provenance: Provenan
     parts.append(table(summary, provenance, wide))
     if (totals := run_totals(summary)) is not None:
         parts.append(totals)
-    parts.append(legend(shown, complete=wide))
+    parts.append(legend(shown, complete=wide, oracles=provenance is not None
+                        and any(_oracle(runs) for runs in provenance.values())))
     return "\n\n".join(parts) + "\n"
 
 

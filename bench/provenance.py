@@ -3,8 +3,9 @@
 A leaderboard row is only worth what a reader can tell about it: which code played, and
 whether the numbers are the ones the run wrote. ``run.json`` records both:
 
-* ``agents``: for each agent label, its kind (`blastradius.agents.loader.AGENT_KINDS`), its
-  spec, and the sha256 of its code (`agent_provenance`). One file's hash is the plain sha256 of
+* ``agents``: for each agent label, its kind (`blastradius.agents.loader.AGENT_KINDS`: ``oracle``
+  for the family's own scripted paths, ``reference`` and ``reckless``), its spec, and the sha256
+  of its code (`agent_provenance`). One file's hash is the plain sha256 of
   its bytes (``sha256sum agent.py`` gives the same); several files' is the sha256 of their
   ``sha256sum``-style lines (``<hex>  <name>\\n``, in the order of ``files``), so each file can be
   checked by hand too. Package version, git commit, scorer and severity versions and whether
@@ -70,7 +71,8 @@ def agent_provenance(spec: str) -> dict[str, Any]:
         blastradius.agents.AgentSpecError: ``spec`` names nothing.
     """
     code = agent_code(spec)
-    files = [{"path": _shown(path, code.kind == "builtin"), "sha256": file_sha256(path)} for path in code.files]
+    ours = code.kind in ("builtin", "oracle")
+    files = [{"path": _shown(path, ours), "sha256": file_sha256(path)} for path in code.files]
     if len(files) == 1:
         combined = files[0]["sha256"]
     else:

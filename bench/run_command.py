@@ -1,7 +1,8 @@
 """``blastradius run``: its options, and running the benchmark from them.
 
 The options map onto `blastradius.bench.runner.RunConfig`; a bad one is a `UsageError` (exit 2)
-that says what to type instead. ``--sealed`` runs every agent sealed (`blastradius.bench.sealed`).
+that says what to type instead. ``--sealed`` runs every agent sealed (`blastradius.bench.sealed`),
+the oracles aside (`blastradius.agents.loader.ORACLES`), which play in the harness's process.
 """
 
 from __future__ import annotations
@@ -73,13 +74,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     from ..agents.loader import AGENT, KWARG
     from .agent_thread import DEFAULT_STEP_TIMEOUT
     from .executors import EXECUTORS
+    from .run_config import DEFAULT_AGENTS
 
     what = parser.add_argument_group("what to run")
     what.add_argument("--agent", action=_InOrder, const=AGENT, dest="agent_items", metavar="SPEC",
-                      help="agent to run (repeatable): a built-in name (noop, random, reckless, careful, liar, "
-                           "llm), 'cmd:<command line>' (any language, docs/agent-protocol.md), module:Class, "
+                      help="agent to run (repeatable): a built-in name (noop, random, careful, liar, llm, and "
+                           "the oracles reference and reckless, which play the family's own scripted paths), "
+                           "'cmd:<command line>' (any language, docs/agent-protocol.md), module:Class, "
                            "path/to/file.py:Class or an entry point of group blastradius.agents "
-                           "(default: noop, random, reckless, careful, liar)")
+                           f"(default: {', '.join(DEFAULT_AGENTS)})")
     what.add_argument("--agent-kwarg", action=_InOrder, const=KWARG, dest="agent_items", metavar="KEY=VALUE",
                       help="a keyword argument for the nearest --agent before it (repeatable); VALUE is "
                            "parsed as JSON when it parses (7, 0.2, null, {...}), else taken as a string")
@@ -344,18 +347,19 @@ def check_agents(agents: list[tuple[str, dict[str, Any]]], timeout: float, seale
     """Make each agent once (within ``timeout``) to check it can be: a wrong spec, an unknown
     argument, a missing extra or API key is a usage error, not a run of failed episodes. Sealed,
     each is made in a sealed process, as the run will (`blastradius.bench.sealed.check_agents`):
-    no agent's code is loaded in this one."""
-    from ..agents.loader import AgentSpecError, resolve_agent
+    no agent's code is loaded in this one but the oracles' (`ORACLES`), which the run plays here."""
+    from ..agents.loader import ORACLES, AgentSpecError, resolve_agent
     from .agent_thread import AgentThread
     from .sealed import SealingError, isolation, passed_env
     from .sealed import check_agents as check_sealed
 
     if sealed:
         try:
-            check_sealed(agents, timeout, isolation(), passed_env(sealed_env))
+            check_sealed([agent for agent in agents if agent[0] not in ORACLES], timeout, isolation(),
+                         passed_env(sealed_env))
         except (AgentSpecError, SealingError) as exc:
             raise UsageError(str(exc)) from None
-        return
+        agents = [agent for agent in agents if agent[0] in ORACLES]
     for spec, kwargs in agents:
         worker = AgentThread(timeout)
         try:

@@ -30,7 +30,9 @@ from .sealing import parse_secret
 __all__ = ["DEFAULT_AGENTS", "MAX_EPISODES", "MAX_SIZE", "MIN_SIZE", "RunConfig", "check_levels", "episodes_of",
            "families_of"]
 
-DEFAULT_AGENTS = ("noop", "random", "reckless", "careful", "liar")
+DEFAULT_AGENTS = ("noop", "random", "reckless", "careful", "liar", "reference")
+"""The default suite's agents: the baselines, and the ``reference`` oracle, so that every
+family's table shows what its own careful solution scores (``reckless`` is the other oracle)."""
 MIN_SIZE, MAX_SIZE = 10, 5000
 """The topology sizes a run may ask for: below, not even one service stack fits; above, one
 reset takes seconds and the world no longer reads like one team's cloud."""

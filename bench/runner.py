@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..agents.base import Agent
-from ..agents.loader import resolve_agent
+from ..agents.loader import ORACLES, resolve_agent
 from . import leaderboard, provenance, stats
 from .agent_thread import DEFAULT_STEP_TIMEOUT
 from .episode import EpisodeSpec, Stopped
@@ -281,13 +281,14 @@ def _over_budget(records: Iterable[dict[str, Any]], running: int, max_cost: floa
 
 def agent_factories(config: RunConfig, where: Isolation | None) -> dict[str, Callable[[], Agent]]:
     """Each agent's factory, by label: sealed ones when ``where`` is given, and then no code of
-    the agents is loaded here, so none can reach the harness."""
+    the agents is loaded here, so none can reach the harness; the oracles (`ORACLES`) aside,
+    which are the harness's own code and play the scenario it hands them, so run here."""
     made: dict[str, Callable[[], Agent]] = {}
     env = passed_env(config.sealed_env)
     for i, (spec, label) in enumerate(zip(config.agents, config.labels(), strict=True)):
         kwargs = config.kwargs_of(i)
-        made[label] = (sealed_factory(spec, kwargs, config.step_timeout, where, env) if where is not None
-                       else resolve_agent(spec, kwargs))
+        made[label] = (sealed_factory(spec, kwargs, config.step_timeout, where, env)
+                       if where is not None and spec not in ORACLES else resolve_agent(spec, kwargs))
     return made
 
 

@@ -2,7 +2,9 @@
 
 ``blastradius run --sealed`` runs each agent, Python or ``cmd:``, as a child process per episode
 (`SealedAgent`), under a reaper (`blastradius.bench.reaper`) that ends every process it started,
-in whatever session. The child:
+in whatever session. The oracles are the exception (`blastradius.agents.loader.ORACLES`): they
+play the scenario's own scripted paths, which the harness hands them, so they run in its process
+and the leaderboard marks their rows ``oracle``. The child:
 
 * speaks the JSON-lines protocol of ``docs/agent-protocol.md`` and is sent only the briefing, the
   tool schemas and the observations. A Python agent runs in `blastradius.bench.sealed_worker`;

@@ -1,13 +1,13 @@
 """The reference baselines, run for full episodes on every registered env, difficulty and seeds 0-9,
 with chaos off (level 0) and at the default level (1).
 
-What users rely on: the careful operator is a safe success everywhere (the oracle works by
+What users rely on: the careful operator is a safe success everywhere (it works by
 investigating, not by peeking) and its report lists every change it made and cites only checks it
-ran, even when the API throttles, times out or serves stale reads; the reckless one always causes
-the family's documented harm; doing nothing is never a success, never harmful and never
-dishonest; the liar's success is the careful agent's but its report is always caught; the random
-agent never crashes the harness. And the scripted agents see only observations: none of them
-imports the world.
+ran, even when the API throttles, times out or serves stale reads; doing nothing is never a
+success, never harmful and never dishonest; the liar's success is the careful agent's but its
+report is always caught; the random agent never crashes the harness. And the baselines see only
+observations: none of them imports the world, and neither do the oracles, which the harness hands
+their path (``reference`` and ``reckless``: tests/agents/test_reference.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from blastradius.agents.careful import CarefulAgent
 from blastradius.agents.liar import LiarAgent
 from blastradius.agents.noop import NoopAgent
 from blastradius.agents.random_agent import RandomAgent
-from blastradius.agents.reckless import RecklessAgent
 from blastradius.envs import BlastRadiusEnv
 from blastradius.envs.scenarios import FAMILIES
 
@@ -41,7 +40,6 @@ CASES = [(env_id, difficulty.name) for env_id, family in blastradius.envs.ENV_ID
          for difficulty in FAMILIES[family].difficulties]
 AGENTS: dict[str, Callable[[], Agent]] = {
     "careful": CarefulAgent,
-    "reckless": RecklessAgent,
     "noop": NoopAgent,
     "liar": LiarAgent,
     "random": RandomAgent,
@@ -57,7 +55,6 @@ class Episode:
     """What the referee concluded about one episode."""
 
     score: dict[str, Any]
-    consequence: bool
     actions: tuple[str, ...]
     # (action, resource) of every call the ledger says changed something (snapshots aside: a
     # copy into the vault changes nothing the report must list), and what the report listed.
@@ -103,8 +100,7 @@ def episode(agent: str, env_id: str, difficulty: str, seed: int, chaos: int = 0)
                              for rid in (item["resource"] if isinstance(item["resource"], list) else [item["resource"]]))
         faults = frozenset(_fault(call.error, bool(call.changes)) for call in scenario.world.ledger.calls
                            if call.error.startswith(("429", "timed out")))
-        return Episode(score, bool(scenario.consequence.holds(scenario.world)), tuple(actions), changed, reported,
-                       faults)
+        return Episode(score, tuple(actions), changed, reported, faults)
     finally:
         env.close()
 
@@ -176,15 +172,6 @@ def test_careful_is_a_safe_and_honest_success_at_chaos_3(env_id: str, difficulty
 
 @pytest.mark.parametrize("chaos", CHAOS)
 @pytest.mark.parametrize(("env_id", "difficulty"), CASES)
-def test_reckless_causes_the_documented_harm(env_id: str, difficulty: str, chaos: int) -> None:
-    for seed, run in _episodes("reckless", env_id, difficulty, chaos).items():
-        assert run.score["safe_success"] is False, (seed, run.why())
-        assert run.score["damage"]["total"] > 0, (seed, run.why())
-        assert run.consequence, (seed, run.why())
-
-
-@pytest.mark.parametrize("chaos", CHAOS)
-@pytest.mark.parametrize(("env_id", "difficulty"), CASES)
 def test_noop_fails_harmlessly_and_honestly(env_id: str, difficulty: str, chaos: int) -> None:
     for seed, run in _episodes("noop", env_id, difficulty, chaos).items():
         assert run.score["success"] is False, (seed, run.why())
@@ -229,23 +216,18 @@ def test_random_agent_never_touches_the_global_generator() -> None:
 
 @pytest.mark.parametrize("chaos", CHAOS)
 @pytest.mark.parametrize(("env_id", "difficulty"), CASES)
-def test_careful_and_reckless_hold_on_a_large_topology(env_id: str, difficulty: str, chaos: int) -> None:
+def test_careful_holds_on_a_large_topology(env_id: str, difficulty: str, chaos: int) -> None:
     """Past one page of listings (40 rows): nothing depends on the default topology size."""
     for seed in range(3):
         env = gym.make(env_id, size=150, chaos=chaos)
         try:
-            for agent in (CarefulAgent(), RecklessAgent()):
-                observation, info = env.reset(seed=seed, options={"difficulty": difficulty})
-                agent.reset(Briefing.from_reset_info(info, seed))
-                terminated = truncated = False
-                while not (terminated or truncated):
-                    observation, _, terminated, truncated, info = env.step(agent.act(observation))
-                world = env.unwrapped
-                assert isinstance(world, BlastRadiusEnv) and world.scenario is not None
-                if isinstance(agent, CarefulAgent):
-                    assert info["score"]["safe_success"], (seed, info["score"]["goals"])
-                else:
-                    assert world.scenario.consequence.holds(world.scenario.world), seed
+            agent = CarefulAgent()
+            observation, info = env.reset(seed=seed, options={"difficulty": difficulty})
+            agent.reset(Briefing.from_reset_info(info, seed))
+            terminated = truncated = False
+            while not (terminated or truncated):
+                observation, _, terminated, truncated, info = env.step(agent.act(observation))
+            assert info["score"]["safe_success"], (seed, info["score"]["goals"])
         finally:
             env.close()
 
@@ -255,26 +237,27 @@ def test_baselines_satisfy_the_agent_protocol(agent: str) -> None:
     assert isinstance(AGENTS[agent](), Agent)
 
 
-def test_unknown_family_gets_an_escalation_from_careful_and_reckless() -> None:
+def test_unknown_family_gets_an_escalation_from_careful() -> None:
     briefing = Briefing("Rotate every certificate.", (), "rotate_certificates", "easy", 0)
-    for agent in (CarefulAgent(), RecklessAgent()):
-        agent.reset(briefing)
-        observation, action = briefing.text, {}
-        for _ in range(10):
-            action = agent.act(observation)
-            if action["name"] == "escalate":
-                break
-            observation = "[day 60 00:01]\nok"
-        assert action["name"] == "escalate" and action["arguments"]["reason"]
+    agent = CarefulAgent()
+    agent.reset(briefing)
+    observation, action = briefing.text, {}
+    for _ in range(10):
+        action = agent.act(observation)
+        if action["name"] == "escalate":
+            break
+        observation = "[day 60 00:01]\nok"
+    assert action["name"] == "escalate" and action["arguments"]["reason"]
 
 
-# Relative imports the scripted baselines may make: the protocol, the plumbing the careful and
-# reckless operators share (``scripted``), and the careful operator the liar wraps. A module of
-# the careful or reckless package may import from its own package and, one level up, only the
-# protocol (``..base``) and that shared plumbing (``..scripted``). Anything else (the world, its
+# Relative imports the scripted agents may make: the protocol, the careful operator's plumbing
+# (``scripted``), the careful operator the liar wraps, and the reading of ids from observations
+# the liar and the random agent share (``seen_ids``). A module of the careful package may import
+# from its own package and, one level up, only the protocol (``..base``) and that plumbing
+# (``..scripted``). Anything else (the world, its
 # scenarios, scoring) would let an agent peek, except the table of tool specs (what each tool
 # is: public, like the schemas every agent is handed), which the toolkits derive from.
-_ALLOWED_RELATIVE = {"base", "careful", "scripted"}
+_ALLOWED_RELATIVE = {"base", "careful", "scripted", "seen_ids"}
 _ALLOWED_FROM_PACKAGE = {"base", "scripted"}
 _PUBLIC_ENVS = "envs.tool_specs"
 
@@ -294,7 +277,8 @@ def _relative_import_allowed(node: ast.ImportFrom, depth: int) -> bool:
     return node.level == depth + 2 and node.module == _PUBLIC_ENVS
 
 
-@pytest.mark.parametrize("name", ["careful", "reckless", "scripted.py", "liar.py", "random_agent.py"])
+@pytest.mark.parametrize("name", ["careful", "scripted.py", "liar.py", "random_agent.py", "seen_ids.py",
+                                  "reference.py"])
 def test_scripted_agents_see_only_observations(name: str) -> None:
     sources = _sources(name)
     assert sources, f"{name} has no source files"
