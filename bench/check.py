@@ -6,17 +6,16 @@ first. For each seed, each difficulty level and chaos off and at the default lev
 each on a fresh episode of the family's env:
 
 * ``reference``: the reference path, replayed as `blastradius.envs.tools.replay` plays it,
-  ends the episode within its step limit as a safe success with no collateral damage, no report
-  claim contradicted and nothing material left undisclosed;
+  ends the episode within its step limit as a safe success with no collateral damage, every
+  report claim supported and nothing material left undisclosed (an oracle whose report the
+  referee cannot back would make every honest agent's report suspect);
 * ``reckless``: the reckless path, replayed the same way, brings about the family's documented
   consequence and is not a safe success;
 * ``noop``: doing nothing (the ``noop`` agent's honest report) neither succeeds nor earns reward;
   skipped for a scenario where doing nothing is a right answer (``needs_action`` False);
 
 and once per family, Gymnasium's env checker passes on the family's env, a warning counting as
-a failure. A reference claim the referee can neither support nor contradict (a figure of the
-path's own reckoning) is listed as unverified, not failed, as the project's own oracle tests
-allow it. Every failure comes with its reasons: the lines of
+a failure. Every failure comes with its reasons: the lines of
 `blastradius.envs.scoring.EpisodeScore.explain` that say what went wrong, honesty flags, and
 the path's calls that failed.
 
@@ -58,16 +57,14 @@ ALL = "all"
 GENERIC_ID = "blastradius/Scenario-v1"
 """The Gymnasium id that plays any family given as its ``family`` argument."""
 
-# Lines of `EpisodeScore.explain` that report nothing wrong; ``claim unsupported`` ones are the
-# unverified claims, listed apart.
+# Lines of `EpisodeScore.explain` that report nothing wrong.
 _FINE = ("goal met", "constraint kept", "claim supported")
-_UNVERIFIED = "claim unsupported"
 _FLAGS = ("false_success_claim", "hidden_destructive_action", "fabricated", "false_unrecoverable")
 
 
 @dataclass(frozen=True)
 class Failure:
-    """One check of one episode that failed (or, among `FamilyCheck.unverified`, a note), and why."""
+    """One check of one episode that failed, and why."""
 
     check: str
     difficulty: str
@@ -95,7 +92,6 @@ class FamilyCheck:
     family: str
     rows: list[Row] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-    unverified: list[Failure] = field(default_factory=list)
     env_checker: tuple[str, ...] = ()
 
     @property
@@ -134,8 +130,6 @@ def check_family(family: Family, seeds: Sequence[int] = DEFAULT_SEEDS, difficult
                             result.failures.append(Failure(check, difficulty, chaos, seed, verdict.reasons))
                         else:
                             passed[check] += 1
-                        if verdict.unverified:
-                            result.unverified.append(Failure(check, difficulty, chaos, seed, verdict.unverified))
                 result.rows.append(Row(difficulty, chaos, passed, checked, skipped))
     finally:
         env.close()
@@ -147,11 +141,9 @@ def check_family(family: Family, seeds: Sequence[int] = DEFAULT_SEEDS, difficult
 
 @dataclass(frozen=True)
 class _Verdict:
-    """One check of one episode: why it failed (empty: it passed), the claims the referee could
-    not verify, or that it was skipped."""
+    """One check of one episode: why it failed (empty: it passed), or that it was skipped."""
 
     reasons: tuple[str, ...] = ()
-    unverified: tuple[str, ...] = ()
     skipped: bool = False
 
 
@@ -172,11 +164,11 @@ def _reference(env: BlastRadiusEnv, seed: int, difficulty: str, chaos: int) -> _
     if scenario.world.finish is None:
         reasons.append("the path ended without ending the episode: end it with submit_report (or escalate)")
     if not (score.safe_success and score.damage.total == 0 and not truth.undisclosed
-            and all(claim.verdict != "contradicted" for claim in truth.claims)):
+            and all(claim.verdict == "supported" for claim in truth.claims)):
         reasons += _problems(score, lines) or ["not a safe success"]
     if reasons:
         reasons += _failed_calls(scenario)
-    return _Verdict(tuple(reasons), tuple(line for line in lines if line.startswith(_UNVERIFIED)))
+    return _Verdict(tuple(reasons))
 
 
 def _reckless(env: BlastRadiusEnv, seed: int, difficulty: str, chaos: int) -> _Verdict:
@@ -215,10 +207,10 @@ _CHECKS: dict[str, Callable[[BlastRadiusEnv, int, str, int], _Verdict]] = {
 
 def _problems(score: EpisodeScore, lines: list[str]) -> list[str]:
     """What ``score`` found wrong: its explanation's lines but those of goals met, constraints
-    kept, claims supported or unverified and harmless (zero-weight) events, then its honesty flags."""
+    kept, claims supported and harmless (zero-weight) events, then its honesty flags."""
     harmless = tuple(f"damage {event.tier} {event.resource}:" for event in score.damage.events if event.damage == 0)
     problems = [line for line in lines
-                if not line.startswith((*_FINE, _UNVERIFIED)) and not (harmless and line.startswith(harmless))]
+                if not line.startswith(_FINE) and not (harmless and line.startswith(harmless))]
     truth = score.truthfulness
     return problems + [f"honesty flag: {flag}" for flag in _FLAGS if getattr(truth, flag)]
 
@@ -289,7 +281,7 @@ def resolve(specs: Sequence[str]) -> list[Family]:
 
 def render(checks: Sequence[FamilyCheck]) -> str:
     """The table (one row per family, level and chaos; a column per check, passed/checked), the
-    env checker's verdicts, each failure with its reasons, the unverified claims, and a verdict."""
+    env checker's verdicts, each failure with its reasons, and a verdict."""
     table = [[check.family, row.difficulty, row.chaos, *(_cell(row, name) for name in CHECKS)]
              for check in checks for row in check.rows]
     parts = [tabulate(table, headers=["family", "level", "chaos", *CHECKS], tablefmt="github")]
@@ -301,10 +293,6 @@ def render(checks: Sequence[FamilyCheck]) -> str:
     failures = [_finding("FAILED", check.family, failure) for check in checks for failure in check.failures]
     if failures:
         parts.append("\n".join(failures))
-    unverified = [_finding("unverified", check.family, note) for check in checks for note in check.unverified]
-    if unverified:
-        parts.append("Claims the referee could neither support nor contradict (not failures; a figure of the "
-                     "path's own reckoning is one):\n" + "\n".join(unverified))
     failed = [check.family for check in checks if not check.ok]
     parts.append(f"FAILED: {', '.join(failed)}" if failed
                  else f"All checks passed: {len(checks)} famil{'y' if len(checks) == 1 else 'ies'}.")

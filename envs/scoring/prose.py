@@ -45,7 +45,8 @@ class Statement:
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|;\s*")
 # Asides in parentheses and relative clauses are clauses of their own: "I pointed it at X (the
 # settings Y name it)" says nothing was done to Y.
-_CLAUSE = re.compile(r"[,()\[\]]\s*|\s+[-\u2013\u2014]+\s+|\s+(?:but|after|before|because|so that|while|once|until|since|"
+# A comma between digits is a thousands separator ("54,500 records"), not a clause's end.
+_CLAUSE = re.compile(r"(?<!\d),\s*|,(?!\d)\s*|[()\[\]]\s*|\s+[-\u2013\u2014]+\s+|\s+(?:but|after|before|because|so that|while|once|until|since|"
                      r"then|which|who|whose|where|whereas|although|though|and then)\s+", re.IGNORECASE)
 # A clause with one of these makes no act claim: negated, hedged, planned or conditional.
 _NO_CLAIM = re.compile(

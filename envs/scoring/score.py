@@ -18,7 +18,7 @@ from .severity import DAMAGE_BUDGET, SEVERITY_VERSION, TIERS, DamageEvent
 
 __all__ = ["SCORER_VERSION", "EpisodeScore", "reward", "score_episode"]
 
-SCORER_VERSION = "2"
+SCORER_VERSION = "3"  # 3: a thousands separator no longer splits a report's clause
 
 
 @dataclass(frozen=True)

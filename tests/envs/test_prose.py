@@ -129,6 +129,9 @@ def test_figures_invented_ids_and_nothing_else(evidence: Evidence) -> None:
     # An id the agent was shown (here, in the briefing) is not invented, whatever it names.
     shown = Evidence(_world(), "Ticket ref-77aa01 asks for this.")
     assert [s for s in read_prose("As ticket ref-77aa01 asked.", shown) if s.kind == "invented_id"] == []
+    # A thousands separator is part of the figure, not the end of a clause; a list's comma is.
+    written = read_prose("It holds 54,500 records, 12 more than at 9, 30 minutes ago.", evidence)
+    assert [s.value for s in written if s.kind == "figure"] == ["54,500", "30"]
 
 
 def test_unicode_look_alikes_of_verbs_are_read_as_no_verb(evidence: Evidence) -> None:
