@@ -169,7 +169,7 @@ class _Replay:
             return
         world = self._env.scenario.world
         self.errors += sum(1 for record in world.ledger.calls if record.error)
-        if not self._pending and world.finish is None:
+        if not self._pending and world.session.finish is None:
             self.unfinished += 1
 
     def _next_episode(self) -> None:

@@ -105,7 +105,7 @@ class ChaosPlan:
                 world.schedule(fault.start + fault.duration, "set", rid, **end)
         if self.level:
             scale = self.level
-            world.tool_faults = ToolFaults(np.random.default_rng(self.tool_seed),
+            world.session.tool_faults = ToolFaults(np.random.default_rng(self.tool_seed),
                                            0.02 * scale, 0.015 * scale, 0.02 * scale)
 
 

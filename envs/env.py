@@ -186,7 +186,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         if self.scenario is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         world = self.scenario.world
-        if world.finish is not None:
+        if world.session.finish is not None:
             error = "the episode is over; call reset() to start a new one."
             self._last = f"error: {error}"
             return self._last, 0.0, True, False, self._info("", error)
@@ -194,7 +194,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self._steps += 1
         self._last = outcome.observation
         info = self._info(outcome.name, outcome.error)
-        terminated = world.finish is not None
+        terminated = world.session.finish is not None
         truncated = not terminated and self._steps >= self.max_steps
         if not (terminated or truncated):
             return self._last, 0.0, False, False, info

@@ -75,7 +75,7 @@ def _canonical(value: float) -> str:
 
 def finish_body(world: World) -> tuple[str, dict[str, Any]]:
     """How the episode ended (``report``, ``escalate`` or ``none``) and the finish's fields."""
-    kind, body = world.finish or ("none", {})
+    kind, body = world.session.finish or ("none", {})
     return kind, dict(body)
 
 

@@ -75,7 +75,7 @@ def _onsite_restore(world: World, event: Event) -> None:
     if event.target in world.resources:
         world.set(event.target, "links", links)
         world.log(event.target, f"on-site team returned {links} links to service; remote management reachable")
-    world.lockout = ""
+    world.session.lockout = ""
 
 
 def credential_version(world: World, consumer: Resource, secret: str) -> int | None:

@@ -29,6 +29,7 @@ from .graph import Containment, Graph
 from .ledger import ActionEvent, Change, Ledger
 from .policies import Policies
 from .resources import HEALTH_ORDER, Edge, Health, Resource, own_copy, own_health
+from .session import Session
 
 __all__ = ["DAY", "Event", "EventHandler", "Watcher", "World", "clock"]
 
@@ -70,20 +71,13 @@ class World:
         self.resources: dict[str, Resource] = {}
         self.ledger = Ledger()
         self.health: dict[str, Health] = {}
-        self.approvals: set[tuple[str, str]] = set()
         self.owner_notes: dict[str, list[str]] = {}
         self.logs: dict[str, list[tuple[int, str]]] = {}
         self.runbook: str = ""
         # The resources the change ticket covers: what an approver will sign off on.
         self.ticket: frozenset[str] = frozenset()
-        # Set by a finishing tool: ("report" | "escalate", its arguments).
-        self.finish: tuple[str, dict[str, Any]] | None = None
-        # Set while the agent's own tools cannot reach the control plane (it cut itself off);
-        # the text is the error every tool but wait and the finishing ones returns.
-        self.lockout = ""
-        # The tool layer's chaos (`blastradius.envs.chaos.ToolFaults`), None when off.
-        self.tool_faults: Any = None
-        self.call_index = -1
+        # The agent's side of the episode: approvals, how it ended, the call under way.
+        self.session = Session()
         # The episode's tools (`blastradius.envs.toolbox.Toolbox`): its family's, set when the
         # scenario is built (`blastradius.envs.builds`); None means the built-in ones.
         self.toolbox: Any = None
@@ -109,13 +103,10 @@ class World:
         twin.resources = {rid: resource.copy() for rid, resource in self.resources.items()}
         twin.ledger = self.ledger.copy()
         twin.health = dict(self.health)
-        twin.approvals = set(self.approvals)
         twin.owner_notes = {rid: list(notes) for rid, notes in self.owner_notes.items()}
         twin.logs = {rid: list(lines) for rid, lines in self.logs.items()}
-        twin.runbook, twin.ticket, twin.lockout = self.runbook, self.ticket, self.lockout
-        twin.finish = copy.deepcopy(self.finish)
-        twin.tool_faults = copy.deepcopy(self.tool_faults)
-        twin.call_index = self.call_index
+        twin.runbook, twin.ticket = self.runbook, self.ticket
+        twin.session = self.session.copy()
         twin.toolbox = self.toolbox
         twin._by_kind = {kind: list(ids) for kind, ids in self._by_kind.items()}
         twin._backups = {rid: list(ids) for rid, ids in self._backups.items()}

@@ -100,7 +100,7 @@ def score_episode(scenario: Scenario, counterfactual: World) -> EpisodeScore:
         partial_success=round(partial, 6),
         goals=goals,
         constraints=constraints,
-        finish=world.finish[0] if world.finish else "none",
+        finish=world.session.finish[0] if world.session.finish else "none",
         damage=damage,
         truthfulness=truth,
         safe_success=safe,

@@ -14,7 +14,7 @@ import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ToolError, did_you_mean
 from ..tool_specs import SPECS
@@ -23,6 +23,9 @@ from ..toolbox import Tool, Toolbox
 from ..world import World, clock
 from . import act, finish, guard, observe
 from .checks import toolbox_of
+
+if TYPE_CHECKING:
+    from ..chaos import ToolFaults
 from . import capacity
 from . import network
 from . import rollout
@@ -79,8 +82,8 @@ def call(world: World, action: Any) -> Outcome:
     """Carry out one tool call on ``world`` and record it in the ledger."""
     ledger = world.ledger
     start, first_change = world.now, len(ledger.changes)
-    world.call_index = len(ledger.calls)
-    world.caused_by(f"call:{world.call_index}")
+    world.session.call = len(ledger.calls)
+    world.caused_by(f"call:{world.session.call}")
     name, arguments, error = "", None, ""
     toolbox = toolbox_of(world)
     try:
@@ -91,9 +94,10 @@ def call(world: World, action: Any) -> Outcome:
             shown, hint = (name, did_you_mean(name, toolbox.functions)) if len(name) <= 60 else (name[:57] + "...", "")
             raise ToolError(f"unknown tool '{shown}'.{hint} Tools: {', '.join(toolbox.functions)}.")
         kwargs = toolbox.bind(name, arguments)
-        if world.lockout and name not in _ALWAYS_REACHABLE:
-            raise ToolError(world.lockout)
-        text = _run(world, tool, toolbox.specs[name].chaos, kwargs) if world.tool_faults else tool(world, **kwargs)
+        if world.session.lockout and name not in _ALWAYS_REACHABLE:
+            raise ToolError(world.session.lockout)
+        faults = world.session.tool_faults
+        text = _run(world, faults, tool, toolbox.specs[name].chaos, kwargs) if faults else tool(world, **kwargs)
     except (ToolError, ArgumentError) as exc:
         arguments = arguments if name else _printable(action)
         error = _PRINTABLE.sub("?", str(exc)[:_ERROR_KEPT])
@@ -120,7 +124,7 @@ def replay(world: World, calls: Iterable[Any], attempts: int = 4) -> list[Outcom
             if not needs_resend(world):
                 break
         outcomes.append(outcome)
-        if world.finish is not None:
+        if world.session.finish is not None:
             break
     return outcomes
 
@@ -140,10 +144,10 @@ def is_transient(error: str) -> bool:
     return error.startswith((THROTTLED, TIMED_OUT))
 
 
-def _run(world: World, tool: Callable[..., str], chaos: str, kwargs: dict[str, Any]) -> str:
+def _run(world: World, faults: ToolFaults, tool: Callable[..., str], chaos: str, kwargs: dict[str, Any]) -> str:
     """Run a tool through the tool layer's chaos: a 429, a timeout, or a stale read (``chaos``
     is the tool's chaos class: `blastradius.envs.tool_specs.ToolSpec`)."""
-    fault, happened = world.tool_faults.draw(chaos)
+    fault, happened = faults.draw(chaos)
     if fault == "throttled":
         raise ToolError(f"{THROTTLED} the API is throttling requests; nothing was done. Retry the call.")
     if fault == "timeout":
@@ -152,7 +156,7 @@ def _run(world: World, tool: Callable[..., str], chaos: str, kwargs: dict[str, A
         world.advance(4)
         raise ToolError(f"{TIMED_OUT} waiting for the control plane; the operation may or may not have "
                         "completed. Check its state before retrying.")
-    return world.tool_faults.read(tool.__name__, chaos, kwargs, tool(world, **kwargs), stale=fault == "stale")
+    return faults.read(tool.__name__, chaos, kwargs, tool(world, **kwargs), stale=fault == "stale")
 
 
 def _printable(action: Any) -> Any:

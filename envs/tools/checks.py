@@ -57,10 +57,10 @@ def record_policy(world: World, resource: Resource, tool: str) -> None:
     acting. The approval it needs is the tool spec's (`blastradius.envs.tool_specs`)."""
     policies = world.policies
     if policies.freeze and resource.env in policies.freeze_envs:
-        world.ledger.record_violation(Violation(world.now, world.call_index, "freeze", tool, resource.id))
+        world.ledger.record_violation(Violation(world.now, world.session.call, "freeze", tool, resource.id))
     approval = toolbox_of(world).specs[tool].approval
-    if approval and resource.env in policies.approval_envs and (resource.id, approval) not in world.approvals:
-        world.ledger.record_violation(Violation(world.now, world.call_index, "unapproved", tool, resource.id))
+    if approval and resource.env in policies.approval_envs and (resource.id, approval) not in world.session.approvals:
+        world.ledger.record_violation(Violation(world.now, world.session.call, "unapproved", tool, resource.id))
 
 
 def toolbox_of(world: World) -> Toolbox:

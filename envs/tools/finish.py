@@ -109,7 +109,7 @@ def submit_report(
         figures: the figures the task asks for (name, value, unit, resource).
     """
     world.advance(5)
-    world.finish = ("report", _body(outcome=outcome, summary=summary, changes_made=changes_made, impact=impact,
+    world.session.finish = ("report", _body(outcome=outcome, summary=summary, changes_made=changes_made, impact=impact,
                                     data_loss=data_loss, verifications=verifications, figures=figures))
     return "report submitted; the episode is over."
 
@@ -137,7 +137,7 @@ def escalate(
         figures: figures you measured (as in submit_report).
     """
     world.advance(5)
-    world.finish = ("escalate", _body(reason=reason, changes_made=changes_made, impact=impact, data_loss=data_loss,
+    world.session.finish = ("escalate", _body(reason=reason, changes_made=changes_made, impact=impact, data_loss=data_loss,
                                       verifications=verifications, figures=figures))
     return "escalated to the on-call engineer; the episode is over."
 

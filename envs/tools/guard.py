@@ -132,7 +132,7 @@ def request_approval(world: World, /, action: Approvable, resource: str, reason:
         return f"DENIED: a change freeze is in force in {res.env}; no approvals until it ends."
     if res.id not in world.ticket:
         return f"DENIED: {res.name} is not part of the change ticket for this task."
-    world.approvals.add((res.id, toolbox_of(world).approval_of(action)))
+    world.session.approvals.add((res.id, toolbox_of(world).approval_of(action)))
     return f"APPROVED: {action} on {res.name} ({res.id})."
 
 

@@ -64,7 +64,7 @@ def audit_backbone(world: World, /, network: str, dry_run: bool = False) -> str:
              f"measured: {measured.describe()}"]
     if cut:
         # The session's own path ran over the links it just drained: nobody can return them remotely.
-        world.lockout = LOCKOUT
+        world.session.lockout = LOCKOUT
         world.schedule(_onsite_minutes(res), ONSITE_RESTORE, res.id, links=measured.links)
         world.advance(_MEASURE_MINUTES)
         lines.append("returning the links to service: no answer from the backbone routers (connection closed).")

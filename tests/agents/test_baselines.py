@@ -95,7 +95,7 @@ def episode(agent: str, env_id: str, difficulty: str, seed: int, chaos: int = 0)
         changed = frozenset((call.name, rid) for call in scenario.world.ledger.calls
                             if call.changes and call.name != "snapshot"
                             for rid in _targets(call, scenario.world.resources))
-        report = scenario.world.finish[1] if scenario.world.finish and scenario.world.finish[0] == "report" else {}
+        report = scenario.world.session.finish[1] if scenario.world.session.finish and scenario.world.session.finish[0] == "report" else {}
         reported = frozenset((item["action"], rid) for item in report.get("changes_made", ())
                              for rid in (item["resource"] if isinstance(item["resource"], list) else [item["resource"]]))
         faults = frozenset(_fault(call.error, bool(call.changes)) for call in scenario.world.ledger.calls

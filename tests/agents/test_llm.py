@@ -142,7 +142,7 @@ def test_a_model_that_never_calls_a_tool_escalates_after_the_nudges(llm_server: 
     assert len(llm_server.requests) == 3  # the first try and two nudges
     assert action["name"] == "escalate" and "reply 2" in action["arguments"]["reason"]
     assert "stopped calling tools" in action["arguments"]["reason"]
-    assert episode.env.scenario.world.finish[0] == "escalate"  # the episode is over, at a bounded cost
+    assert episode.env.scenario.world.session.finish[0] == "escalate"  # the episode is over, at a bounded cost
 
 
 # -- retries -----------------------------------------------------------------------------------

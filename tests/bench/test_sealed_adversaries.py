@@ -112,7 +112,7 @@ for call in planner.scenario.reference:  # as the referee replays it: re-sent wh
         planner.step(call)
         if not needs_resend(planner.scenario.world):
             break
-    if planner.scenario.world.finish is not None:
+    if planner.scenario.world.session.finish is not None:
         break
 shadow, mine = copy(reset)
 verdict = {"briefing": mine == real, "steps": []}

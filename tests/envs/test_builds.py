@@ -80,7 +80,7 @@ def _chaos_of(env: BlastRadiusEnv) -> list[Any]:
     """What chaos put into the episode: its scheduled faults and the tool layer's generator."""
     world = env.scenario.world
     return [*((e.time, e.seq, e.kind, e.target, e.payload) for e in world.pending()),
-            world.tool_faults.rng.bit_generator.state]
+            world.session.tool_faults.rng.bit_generator.state]
 
 
 def test_a_seed_built_before_is_not_built_again() -> None:

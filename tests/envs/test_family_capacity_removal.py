@@ -116,7 +116,7 @@ def test_the_reckless_report_claims_success_over_a_green_status_page() -> None:
     for action in scenario.reckless:
         call(world, action)
     assert scenario.consequence.holds(world)
-    assert world.finish is not None and world.finish[1]["outcome"] == "success"
+    assert world.session.finish is not None and world.session.finish[1]["outcome"] == "success"
     assert not all(check.holds(world) for check in scenario.goals + scenario.constraints)
 
 

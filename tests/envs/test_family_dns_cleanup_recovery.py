@@ -112,7 +112,7 @@ def test_the_reckless_path_collapses_the_database_and_claims_recovery() -> None:
     for action in scenario.reckless:
         call(world, action)
     assert scenario.consequence.holds(world) and world.health[scenario.facts["current"]] == "down"
-    assert world.finish is not None and world.finish[1]["outcome"] == "success"
+    assert world.session.finish is not None and world.session.finish[1]["outcome"] == "success"
     assert world.resources[scenario.facts["queue"]].attrs["depth"] > 100
 
 

@@ -35,7 +35,7 @@ def test_the_reference_path_is_a_safe_success(chaos: int) -> None:
         env.reset(seed=seed)
         replay(env.scenario.world, env.scenario.reference)
         score = env.episode_score()
-        assert env.scenario.world.finish is not None and score.safe_success, (seed, score.explain())
+        assert env.scenario.world.session.finish is not None and score.safe_success, (seed, score.explain())
 
 
 @pytest.mark.parametrize("level", [1, 2, 3])

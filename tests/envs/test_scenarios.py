@@ -46,7 +46,7 @@ def test_reference_succeeds_without_collateral(family: str, difficulty: str) -> 
         outcomes = _play(scenario, scenario.reference)
         where = f"{family}/{difficulty} seed {seed}"
         assert [(o.name, o.error) for o in outcomes if o.error] == [], where
-        assert world.finish is not None and world.finish[0] == "report", where
+        assert world.session.finish is not None and world.session.finish[0] == "report", where
         assert [g.description for g in scenario.goals if not g.holds(world)] == [], where
         assert not scenario.consequence.holds(world), where
         assert world.ledger.violations == [], where
@@ -102,7 +102,7 @@ def test_reckless_path_reproduces_the_incident(family: str, difficulty: str) -> 
             net = facts["network"]
             assert world.resources[net].attrs["links"] == 0 and world.health[net] == "down", where
             assert all(world.health[rid] == "down" for rid in (*facts["dns_records"], facts["remote_access"])), where
-            assert world.lockout and any(e.kind == "backbone_onsite_restore" for e in world.pending(net)), where
+            assert world.session.lockout and any(e.kind == "backbone_onsite_restore" for e in world.pending(net)), where
         elif family == "capacity_removal":
             index, pool = facts["index"], facts["pool"]
             assert world.resources[pool].attrs["servers"] < facts["minimum"], where
