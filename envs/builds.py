@@ -18,12 +18,12 @@ import dataclasses
 import pickle
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .scenarios import Family, Scenario
-from .tools import toolbox_for
 
 __all__ = ["CAPACITY", "build", "playable"]
 
@@ -33,7 +33,7 @@ CAPACITY = 1_000
 
 class _Kept(NamedTuple):
     scenario: Scenario
-    state_after: dict[str, Any]  # the generator's state once the build had drawn what it needed
+    state_after: Mapping[str, Any]  # the generator's state once the build had drawn what it needed
     resources: int
 
 
@@ -43,7 +43,7 @@ _lock = threading.Lock()  # a run plays episodes on several threads at once
 
 
 def build(family: Family, difficulty: str, size: int, rng: np.random.Generator) -> Scenario:
-    """The pristine scenario ``family.build(rng, difficulty, size)`` returns, built once per
+    """The pristine scenario ``family.scenario(rng, difficulty, size)`` returns, built once per
     state of ``rng``; ``rng`` is left in the state that build leaves it in either way.
 
     Never change what it returns: play a `playable` copy.
@@ -57,8 +57,7 @@ def build(family: Family, difficulty: str, size: int, rng: np.random.Generator) 
     if kept is not None:
         rng.bit_generator.state = kept.state_after
         return kept.scenario
-    scenario = family.build(rng, difficulty, size)
-    scenario.world.toolbox = toolbox_for(family.tools)
+    scenario = family.scenario(rng, difficulty, size)
     kept = _Kept(scenario, rng.bit_generator.state, len(scenario.world.resources))
     with _lock:
         if key not in _kept:

@@ -82,7 +82,8 @@ from .chaos import CHAOS_LEVELS, DEFAULT_CHAOS, plan_chaos
 from .scenarios import Family, Scenario
 from .scenarios.loader import resolve_family, spec_of
 from .scoring import EpisodeScore, reward, score_episode
-from .tools import call, toolbox_of
+from .toolbox import toolbox_of
+from .tools import call
 from .topology import DEFAULT_SIZE
 from .world import World
 
@@ -201,6 +202,15 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         score = self.episode_score()
         info["score"] = score.to_dict()
         return self._last, reward(score), terminated, truncated, info
+
+    @property
+    def current_scenario(self) -> Scenario:
+        """``scenario``, for a harness that has reset the env (never for an agent: it holds the
+        ground truth); raises `gymnasium.error.ResetNeeded` where ``scenario`` is None, before
+        the first reset and after close."""
+        if self.scenario is None:
+            raise gym.error.ResetNeeded("call reset() before reading the scenario")
+        return self.scenario
 
     def episode_score(self) -> EpisodeScore:
         """Score the episode as it stands, against the no-op run of the same seed."""

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from .ledger import CallRecord
-from .tools import toolbox_of
+from .toolbox import toolbox_of
 from .world import World
 
 __all__ = ["BAD_STATE", "ID_SHAPE", "IMPAIRED", "Evidence", "finish_body", "number_of", "numbers_in", "report_gives",

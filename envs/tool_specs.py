@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, NamedTuple, Union
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from .resources import Resource
@@ -29,7 +29,7 @@ ChaosClass = Literal["", "stale", "timeout"]
 CHAOS_CLASSES: tuple[ChaosClass, ...] = ("", "stale", "timeout")
 # What `plan` says a tool would do to a resource: a line, or a function of the world and the
 # resource that returns one (empty: the plan says it "changes it in place").
-PlanText = Union[str, Callable[["World", "Resource"], str]]
+PlanText = str | Callable[["World", "Resource"], str]
 
 
 class ToolSpec(NamedTuple):
@@ -124,8 +124,6 @@ _SPECS = (
     ToolSpec("run_statement", "change", "1", chaos="timeout", destructive=True, approval="run_statement",
              verbs=("ran", "executed", "queried", "inserted", "truncated", "dropped", "wrote"),
              plan="runs the statement against its data: a write changes or deletes records"),
-    ToolSpec("audit_backbone", "change", "2 (a real run: the drain)", destructive=True,
-             verbs=("assessed", "audited", "ran the assessment", "ran the capacity assessment", "measured")),
     ToolSpec("remove_capacity", "change", "1 + 1 per server", chaos="timeout", destructive=True, approval="scale",
              verbs=("removed", "drained", "decommissioned", "took out", "retired"),
              plan="takes servers out of service"),

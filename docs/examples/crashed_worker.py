@@ -9,8 +9,7 @@ from __future__ import annotations
 from blastradius.envs.policies import Policies
 from blastradius.envs.resources import rebuild_minutes
 from blastradius.envs.scenarios import Check, Difficulty, Family, Incident, Scenario, tool_call
-from blastradius.envs.toolbox import tool
-from blastradius.envs.tools.checks import acting_on, record_policy
+from blastradius.envs.toolbox import acting_on, record_policy, tool
 from blastradius.envs.topology import generate
 
 

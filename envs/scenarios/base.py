@@ -124,6 +124,13 @@ class Family:
         except TypeError as exc:
             raise ValueError(f"family {self.id}: {exc}") from None
 
+    def scenario(self, rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
+        """The scenario ``build`` returns, its world given the family's tools (`World.toolbox`):
+        how the env builds one. Play a scenario outside the env from this, not from ``build``."""
+        scenario = self.build(rng, difficulty, size)
+        scenario.world.toolbox = toolbox_for(self.tools)
+        return scenario
+
     @property
     def env_name(self) -> str:
         """The CamelCase name of its Gymnasium id: ``freeze_prod_db`` -> ``FreezeProdDb``."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..resources import HEALTH_ORDER, KINDS, Resource
 from ..timeline import outages
-from ..tools import toolbox_of
+from ..toolbox import toolbox_of
 from ..world import World
 from .severity import REPAIR_HORIZON, TIERS, DamageEvent, data_magnitude
 

@@ -17,22 +17,17 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ToolError, did_you_mean
-from ..tool_specs import SPECS
 from ..schemas import ArgumentError, parse_tool_call
-from ..toolbox import Tool, Toolbox
+from ..tool_specs import SPECS
+from ..toolbox import Tool, Toolbox, toolbox_of
 from ..world import World, clock
-from . import act, finish, guard, observe
-from .checks import toolbox_of
+from . import act, capacity, data, finish, guard, observe, rollout
 
 if TYPE_CHECKING:
     from ..chaos import ToolFaults
-from . import capacity
-from . import network
-from . import rollout
-from . import data
 
 __all__ = ["BUILTIN", "MAX_OBSERVATION", "THROTTLED", "TIMED_OUT", "TOOLS", "Outcome", "call", "is_transient",
-           "needs_resend", "replay", "tool_schemas", "toolbox_for", "toolbox_of"]
+           "needs_resend", "replay", "tool_schemas", "toolbox_for"]
 
 MAX_OBSERVATION = 8000
 _KEPT = 4000  # characters of an unparsable action the ledger keeps
@@ -48,7 +43,7 @@ _ALWAYS_REACHABLE = frozenset({"wait", "submit_report", "escalate"})
 _CUT = "\n[... output cut: ask for a narrower window, a filter or a later page ...]"
 
 TOOLS: Mapping[str, Callable[..., str]] = MappingProxyType(
-    {tool.__name__: tool for tool in (*observe.TOOLS, *guard.TOOLS, *act.TOOLS, *network.TOOLS, *capacity.TOOLS, *rollout.TOOLS, *data.TOOLS, *finish.TOOLS)}
+    {tool.__name__: tool for tool in (*observe.TOOLS, *guard.TOOLS, *act.TOOLS, *capacity.TOOLS, *rollout.TOOLS, *data.TOOLS, *finish.TOOLS)}
 )
 """The built-in tools' functions, by name."""
 if TOOLS.keys() != SPECS.keys():  # a tool without a spec (or a spec without a tool) is half-declared

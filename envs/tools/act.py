@@ -19,8 +19,9 @@ import re
 
 from ..errors import ToolError, did_you_mean
 from ..resources import Resource, rebuild_minutes
+from ..toolbox import acting_on, record_policy
 from ..world import World, clock
-from .checks import acting_on, parse_setting, record_policy
+from .checks import parse_setting
 
 __all__ = ["TOOLS"]
 

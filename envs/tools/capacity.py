@@ -17,8 +17,8 @@ from __future__ import annotations
 from ..errors import ToolError, did_you_mean
 from ..resources import Edge
 from ..rules import watch_capacity_floor
+from ..toolbox import acting_on, record_policy
 from ..world import World
-from .checks import acting_on, record_policy
 
 # The rule is re-exported where it lived before world rules had their module (tests import it).
 __all__ = ["TOOLS", "watch_capacity_floor"]

@@ -20,8 +20,8 @@ from typing import Literal
 from ..errors import ToolError
 from ..resources import KINDS, Edge, Resource
 from ..rules import SOFT_DELETE_PURGE
+from ..toolbox import acting_on, record_policy
 from ..world import DAY, World, clock
-from .checks import acting_on, record_policy
 
 __all__ = ["SOFT_DELETE_DAYS", "TOOLS"]
 
@@ -137,7 +137,7 @@ def bulk_delete(world: World, /, ids: list[str], mode: Literal["soft", "hard"] =
         if refused:
             raise ToolError(f"'{rid}' contains {', '.join(refused)}, which must be deleted first. "
                             "Nothing was deleted.")
-    kinds = {}
+    kinds: dict[str, int] = {}
     for res in targets:
         kinds[res.kind] = kinds.get(res.kind, 0) + 1
     tally = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
@@ -201,7 +201,7 @@ def _replication_source(world: World, res: Resource) -> str:
     database labelled primary replicates from nothing."""
     if res.attrs["role"] == "primary":
         return ""
-    source = res.attrs["replication_source"]
+    source: str = res.attrs["replication_source"]
     if source in world.resources and world.resources[source].kind == "database":
         return source
     return next((edge.provider for edge in world.providers(res.id) if edge.kind == "reads"

@@ -12,8 +12,8 @@ from typing import Annotated
 from ..errors import ToolError
 from ..resources import Resource, rebuild_minutes
 from ..schemas import Vocabulary
+from ..toolbox import toolbox_of
 from ..world import World, clock
-from .checks import toolbox_of
 
 __all__ = ["TOOLS"]
 

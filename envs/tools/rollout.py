@@ -23,8 +23,9 @@ import json
 from ..errors import ToolError, did_you_mean
 from ..resources import ENVIRONMENTS, Resource
 from ..rules import CREDENTIAL_CHECK, CREDENTIAL_RETRY_MINUTES, credential_secret, credential_version, named_secret
+from ..toolbox import acting_on, record_policy
 from ..world import World
-from .checks import acting_on, parse_setting, record_policy
+from .checks import parse_setting
 
 __all__ = ["TOOLS"]
 

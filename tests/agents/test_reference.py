@@ -109,7 +109,7 @@ def test_a_subclass_is_a_users_agent_and_gets_no_path() -> None:
 
 def test_a_path_that_runs_out_ends_in_an_escalation() -> None:
     def unfinished(rng: Any, difficulty: str, size: int) -> Any:
-        scenario = EXAMPLE.build(rng, difficulty, size)
+        scenario = EXAMPLE.scenario(rng, difficulty, size)
         return dataclasses.replace(scenario, reference=scenario.reference[:-1])
 
     family = dataclasses.replace(EXAMPLE, id="unfinished_worker", build=unfinished)

@@ -29,7 +29,7 @@ def difficulties(family: Family) -> list[str]:
 
 def build(family: Family, difficulty: str, seed: int) -> Scenario:
     """``family``'s scenario at ``difficulty``, drawn from ``seed``."""
-    return family.build(np.random.default_rng(seed), difficulty, SIZE)
+    return family.scenario(np.random.default_rng(seed), difficulty, SIZE)
 
 
 def say(world: World, tool: str, **arguments: Any) -> str:

@@ -13,12 +13,15 @@ import json
 import numpy as np
 import pytest
 
+from blastradius.agents import resolve_agent
+from blastradius.bench.check import check_family, render
+from blastradius.bench.episode import EpisodeSpec, run_episode
 from blastradius.envs import BlastRadiusEnv
+from blastradius.envs.env import DEFAULT_SIZE
 from blastradius.envs.policies import Policies
 from blastradius.envs.scenarios import Check, Difficulty, Family, Incident, Scenario, tool_call
-from blastradius.envs.toolbox import Tool, Toolbox, tool
+from blastradius.envs.toolbox import Tool, Toolbox, acting_on, record_policy, tool
 from blastradius.envs.tools import BUILTIN, replay
-from blastradius.envs.tools.checks import acting_on, record_policy
 from blastradius.envs.topology import generate
 from blastradius.envs.world import World
 
@@ -170,3 +173,15 @@ def restart(world: World, /, resource: str) -> str:
 def _undocumented(world: World, /, queue) -> str:  # type: ignore[no-untyped-def]
     """No annotation on its parameter."""
     return str(queue)
+
+
+def test_the_family_passes_blastradius_check() -> None:
+    checked = check_family(FAMILY, seeds=(0, 1, 2))
+    assert checked.ok, render([checked])
+
+
+def test_the_reference_agent_plays_the_family_tool_to_a_safe_success() -> None:
+    for seed in range(3):
+        spec = EpisodeSpec(FAMILY.id, "declared", seed, 0, "reference")
+        record = run_episode(spec, FAMILY, resolve_agent("reference"), DEFAULT_SIZE, chaos=1, step_timeout=60).record
+        assert record["status"] == "completed" and record["score"]["safe_success"], record

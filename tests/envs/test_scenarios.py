@@ -23,7 +23,7 @@ SEEDS = range(20)
 
 
 def _build(family: str, difficulty: str, seed: int, size: int = DEFAULT_SIZE) -> Scenario:
-    return FAMILIES[family].build(np.random.default_rng(seed), difficulty, size)
+    return FAMILIES[family].scenario(np.random.default_rng(seed), difficulty, size)
 
 
 def _play(scenario: Scenario, actions: Any) -> list[Any]:
