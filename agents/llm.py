@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import json
 import os
 import random
@@ -354,9 +353,10 @@ def _configure(config: LLMConfig | None, options: Mapping[str, Any]) -> LLMConfi
     fields = [field.name for field in dataclasses.fields(LLMConfig)]
     for name in options:
         if name not in fields:
-            close = difflib.get_close_matches(name, fields, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise AgentSpecError(f"llm agent: unknown argument {name!r}.{hint} Known: {', '.join(fields)}")
+            from ..envs.errors import did_you_mean  # here: blastradius.envs takes 0.5 s to import
+
+            raise AgentSpecError(f"llm agent: unknown argument {name!r}.{did_you_mean(name, fields)} "
+                                 f"Known: {', '.join(fields)}")
     return LLMConfig(**options) if config is None else dataclasses.replace(config, **options)
 
 

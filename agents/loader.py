@@ -21,7 +21,6 @@ of its code, for the provenance a run records.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.machinery
 import importlib.metadata
@@ -252,7 +251,7 @@ def _load(spec: str) -> Callable[..., Any]:
         if entry.name == spec:
             try:
                 target: Any = entry.load()
-            except Exception as exc:  # noqa: BLE001 - whatever the plugin raises, say which one
+            except Exception as exc:  # whatever the plugin raises, say which one
                 raise AgentSpecError(f"agent {spec!r}: entry point {entry.value!r} of group "
                                      f"'{ENTRY_POINT_GROUP}' failed to load: {type(exc).__name__}: {exc}") from exc
             if not callable(target):
@@ -263,12 +262,13 @@ def _load(spec: str) -> Callable[..., Any]:
 
 
 def _unknown(spec: str, entries: importlib.metadata.EntryPoints) -> AgentSpecError:
+    from ..envs.errors import did_you_mean  # here: blastradius.envs takes 0.5 s to import
+
     known = [*BUILTIN_AGENTS, *(e.name for e in entries)]
-    close = difflib.get_close_matches(spec, known, n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
     return AgentSpecError(
         f"unknown agent {spec!r}: not a built-in ({', '.join(BUILTIN_AGENTS)}), not {COMMAND_PREFIX}<command>, "
-        f"module:Class or file.py:Class, and no entry point of that name in group '{ENTRY_POINT_GROUP}'.{hint}")
+        f"module:Class or file.py:Class, and no entry point of that name in group '{ENTRY_POINT_GROUP}'."
+        f"{did_you_mean(spec, known)}")
 
 
 def _from_module(path: str, spec: str) -> Callable[..., Any]:
@@ -277,7 +277,7 @@ def _from_module(path: str, spec: str) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise AgentSpecError(f"agent {spec!r}: cannot import module {module_name!r}: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - a user's module that raises on import
+    except Exception as exc:  # a user's module that raises on import
         raise AgentSpecError(f"agent {spec!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}") from exc
     return _attribute(module, name, spec)
 
@@ -293,7 +293,7 @@ def _from_file(path: Path, name: str, spec: str) -> Callable[..., Any]:
     sys.modules[module_name] = module
     try:
         loader_spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - a user's file that does not run
+    except Exception as exc:  # a user's file that does not run
         del sys.modules[module_name]
         raise AgentSpecError(f"agent {spec!r}: running {str(path)!r} raised {type(exc).__name__}: {exc}") from exc
     return _attribute(module, name, spec)
@@ -302,10 +302,10 @@ def _from_file(path: Path, name: str, spec: str) -> Callable[..., Any]:
 def _attribute(module: Any, name: str, spec: str) -> Callable[..., Any]:
     target: Any = getattr(module, name, None)
     if target is None:
+        from ..envs.errors import did_you_mean  # here: blastradius.envs takes 0.5 s to import
+
         names = [n for n in dir(module) if not n.startswith("_")]
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise AgentSpecError(f"agent {spec!r}: {module.__name__} has no {name!r}.{hint}")
+        raise AgentSpecError(f"agent {spec!r}: {module.__name__} has no {name!r}.{did_you_mean(name, names)}")
     if not callable(target):
         raise AgentSpecError(f"agent {spec!r}: {name!r} is not a class or function")
     made: Callable[..., Any] = target

@@ -30,7 +30,7 @@ import math
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import UTC
 from urllib.parse import urlsplit
 
 __all__ = ["Endpoint", "default_max_connections", "endpoint", "endpoint_key", "retry_after",
@@ -88,6 +88,7 @@ def endpoint_key(url: str) -> str:
     """``url`` as one endpoint's name: ``HTTP://Host/v1/`` and ``http://host:80/v1`` are the same."""
     parts = urlsplit(url.strip())
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port: int | str | None
     try:
         port = parts.port or _DEFAULT_PORTS.get(scheme)
     except ValueError:  # not a port: the client will say so when it connects; keep the text
@@ -131,6 +132,7 @@ def retry_after(headers: Mapping[str, str], now: float) -> float | None:
         value = headers.get(name)
         if value is None:
             continue
+        seconds: float | None
         try:
             seconds = float(value) / scale
         except ValueError:
@@ -147,5 +149,5 @@ def _seconds_until(http_date: str, now: float) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:  # "-0000": UTC, says RFC 5322
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when.timestamp() - now

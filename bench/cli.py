@@ -16,12 +16,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, PROG, Command, UsageError,
-                         close_match, out,
-                         positive_float, positive_int)
+from .cli_common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    PROG,
+    Command,
+    UsageError,
+    out,
+    positive_float,
+    positive_int,
+)
 from .run_command import add_run_arguments, cmd_run
 
 if TYPE_CHECKING:
@@ -74,10 +84,7 @@ def _cmd_perf(args: argparse.Namespace) -> int:
         from . import perf_sealed
 
         return perf_sealed.run_cli(steps=args.steps, as_json=args.json)
-    kwargs: dict[str, object] = {"steps": args.steps, "as_json": args.json}
-    if args.scales is not None:
-        kwargs["scales"] = args.scales
-    return int(perf.run_cli(**kwargs))
+    return perf.run_cli(steps=args.steps, as_json=args.json, scales=args.scales)
 
 
 # --- list ---------------------------------------------------------------------------------
@@ -149,10 +156,10 @@ def _consequences(family: Family) -> dict[str, str]:
         for level in family.difficulties:
             try:
                 env.reset(seed=0, options={"difficulty": level.name})
-            except Exception as exc:  # noqa: BLE001 - a family's own bug, said as such
+            except Exception as exc:  # a family's own bug, said as such
                 raise UsageError(f"family {family.id!r} failed to build difficulty {level.name!r} at seed 0: "
                                  f"{type(exc).__name__}: {exc}") from exc
-            found[level.name] = env.scenario.consequence.description
+            found[level.name] = env.current_scenario.consequence.description
     finally:
         env.close()
     return found
@@ -220,6 +227,7 @@ def _add_show_arguments(parser: argparse.ArgumentParser) -> None:
 def _cmd_show(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ..envs.errors import did_you_mean
     from .runs import RunFolderError, load_run
     from .show import render_episode
     from .storage import RunFolder
@@ -239,7 +247,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"\nshow one with: {PROG} show {args.run} --episode KEY", file=sys.stderr)
         return EXIT_OK
     if args.episode not in episodes:
-        raise UsageError(f"no episode {args.episode!r} in {args.run}{close_match(args.episode, episodes)}; "
+        hint = did_you_mean(args.episode, episodes, aside=True)
+        raise UsageError(f"no episode {args.episode!r} in {args.run}{hint}; "
                          f"run '{PROG} show {args.run}' to list the keys")
     out(render_episode(episodes[args.episode], RunFolder(path).trajectory(args.episode)))
     return EXIT_OK
@@ -341,8 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    run: Callable[[argparse.Namespace], int] = args._run
     try:
-        return args._run(args)
+        return run(args)
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

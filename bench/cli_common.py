@@ -4,14 +4,13 @@ the `Command` record, argument types, the usage error and printing to stdout."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["EXIT_INCOMPLETE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE", "PROG", "Command", "UsageError", "close_match", "out",
-           "positive_float", "positive_int"]
+__all__ = ["EXIT_INCOMPLETE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE", "PROG", "Command",
+           "UsageError", "out", "positive_float", "positive_int"]
 
 PROG = "blastradius"
 
@@ -66,8 +65,3 @@ def out(*values: object, end: str = "\n") -> None:
         # As the Python docs advise: point stdout at devnull so the flush at exit cannot fail too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
-
-def close_match(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the choice closest to ``word``, or empty."""
-    match = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""

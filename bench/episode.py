@@ -38,9 +38,9 @@ from typing import Any
 from ..agents.base import STAT_KEYS, Agent, Briefing
 from ..agents.reference import PathAgent
 from ..envs import BlastRadiusEnv, family_env_id
-from ..envs.scoring import EpisodeScore
 from ..envs.env import MAX_ACTION
 from ..envs.scenarios import Family, Scenario
+from ..envs.scoring import EpisodeScore
 from ..envs.tools import needs_resend
 from .agent_thread import AgentThread, Caller, InThisThread, StepTimeout, Stopped
 from .recordable import recordable
@@ -177,11 +177,12 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
         scored = env.episode_score() if outcome.status == "completed" else score_as_it_stands(env)
         score = scored.to_dict() if scored else None
         explanation = scored.explain() if scored else []
-        world = env.scenario.world
+        scenario = env.current_scenario
+        world = scenario.world
         timeline = [[point.time - world.start_time, point.resource, point.health]
                     for point in world.ledger.health]
-        briefing_text = env.scenario.briefing
-        consequence = env.scenario.consequence.description
+        briefing_text = scenario.briefing
+        consequence = scenario.consequence.description
     finally:
         env.close()
     record = {

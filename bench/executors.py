@@ -136,7 +136,7 @@ class Executor(ABC):
     def stop(self) -> None:
         _stop.set()
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> None:  # noqa: B027 - not abstract: doing nothing is right for some executors
         """Wait for the episodes in flight (a stop ends them at their next agent call); one that
         plays each episode in `submit` has none."""
 
@@ -210,7 +210,8 @@ class _Ray(Executor):
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
-        self._flag = ray.remote(num_cpus=0)(_StopFlag).remote()
+        # Any: Ray's types give an actor handle's methods no `.remote`.
+        self._flag: Any = ray.remote(num_cpus=0)(_StopFlag).remote()
         self._task = ray.remote(num_cpus=1, max_retries=0)(_play_remote)
         self._refs: list[Any] = []
         self._max_connections = max_connections

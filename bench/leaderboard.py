@@ -37,8 +37,7 @@ from typing import Any, NamedTuple
 
 from .columns import PROVENANCE_COLUMNS, Summary, columns, legend
 from .provenance import RowProvenance
-from .stats import (COUNT_KEYS, MEAN_METRICS, METRIC_KEYS, SCORED_METRICS, TOTAL_KEYS, USAGE_METRICS, Metric,
-                    pass_k)
+from .stats import COUNT_KEYS, MEAN_METRICS, METRIC_KEYS, SCORED_METRICS, TOTAL_KEYS, USAGE_METRICS, Metric, pass_k
 
 __all__ = [
     "MISSING",
@@ -269,7 +268,8 @@ def csv_layout(summaries: Iterable[Summary]) -> CsvLayout:
     """The `CsvLayout` for rows of any of ``summaries``: every metric of `METRIC_KEYS` (its pass^2
     among every pass^k found, by k), then any other metric found (sorted); the totals some agent has."""
     found = {key for summary in summaries for entry in summary.values() for key in entry}
-    passes = sorted({key for key in (*found, *METRIC_KEYS) if pass_k(key) is not None}, key=pass_k)
+    k_of = {key: k for key in (*found, *METRIC_KEYS) if (k := pass_k(key)) is not None}
+    passes = sorted(k_of, key=k_of.__getitem__)
     scores = [key for key in METRIC_KEYS if pass_k(key) is None]
     extra = sorted(found - set(COUNT_KEYS) - set(scores) - set(passes) - set(TOTAL_KEYS))
     return CsvLayout((*scores, *passes, *extra), tuple(key for key in TOTAL_KEYS if key in found))

@@ -149,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real endpoint: the agents' shared client reuses connections
     disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms wait for an ACK between
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:  # http.server's naming
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         found = self.path.rstrip("/").endswith("/chat/completions")
         status, payload = (200, self.server.answer(body)) if found else (404, {"error": {"message": "no route"}})

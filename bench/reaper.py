@@ -108,7 +108,9 @@ def expose(blocked: dict[str, list[str]]) -> None:
             raise OSError(error, f"{what}: {os.strerror(error)}")
 
     def mount(source: str | None, target: str, kind: str | None, flags: int, data: str | None = None) -> None:
-        encode = lambda text: text.encode() if text is not None else None  # noqa: E731
+        def encode(text: str | None) -> bytes | None:
+            return text.encode() if text is not None else None
+
         check(libc.mount(encode(source), encode(target), encode(kind), flags, encode(data)), f"mount {target}")
 
     check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
@@ -201,8 +203,8 @@ def main(argv: list[str]) -> int:
                 os.chown(home, user.pw_uid, user.pw_gid)
             process = subprocess.Popen(
                 launch.argv, cwd=home, env={**launch.env, "HOME": home}, stdin=0, stdout=1, stderr=2,
-                start_new_session=True,
-                **({"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}))
+                start_new_session=True, user=user.pw_uid if user else None, group=user.pw_gid if user else None,
+                extra_groups=[] if user else None)
             # The agent holds the protocol pipes now: the harness must see them end when it exits.
             devnull = os.open(os.devnull, os.O_RDWR)
             os.dup2(devnull, 0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from json import JSONEncoder
 from typing import Any
 
@@ -77,6 +78,7 @@ def _fits(value: Any, depth: int, left: int, max_string: int) -> int:
     Scalars are checked inline (a call per item would double the cost)."""
     if depth >= MAX_DEPTH:
         return -1
+    items: Iterable[Any]
     if type(value) is dict:
         for key in value:
             if type(key) is not str or len(key) > max_string:

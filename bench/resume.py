@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import leaderboard
-from .runner import (Execution, Monitor, RunOutcome, agent_factories, check_execution, families_of, play_into,
-                     run_info)
+from .runner import Execution, Monitor, RunOutcome, agent_factories, check_execution, families_of, play_into, run_info
 from .runs import RunFolderError, config_of, read_run_json
 from .sealed import isolation
 from .sealing import parse_secret

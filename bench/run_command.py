@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-
 from typing import TYPE_CHECKING, Any
 
 from .cli_common import EXIT_INCOMPLETE, EXIT_OK, PROG, UsageError, out, positive_float, positive_int
+from .monitor import Monitor
 
 if TYPE_CHECKING:
     from .progress import Progress
@@ -214,8 +214,17 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import run_file, runner
-    from .run_settings import (CONFIG_DESTS, DEFAULTS, EXECUTION_DESTS, OUTPUT_DESTS, RUN_FILE_KEYS, agents_of,
-                               check_output_dir, run_config, settings_of)
+    from .run_settings import (
+        CONFIG_DESTS,
+        DEFAULTS,
+        EXECUTION_DESTS,
+        OUTPUT_DESTS,
+        RUN_FILE_KEYS,
+        agents_of,
+        check_output_dir,
+        run_config,
+        settings_of,
+    )
 
     if args.retry_errors:
         raise UsageError("--retry-errors plays a stopped run's failed episodes again: add --resume RUN_DIR")
@@ -315,10 +324,9 @@ def _report(outcome: RunOutcome, as_json: bool) -> int:
     return EXIT_OK
 
 
-class _Follow:
-    """The run's `blastradius.bench.runner.Monitor` on the command line (its methods, not its
-    class: the runner is imported only when a run starts): a progress display on
-    stderr (`blastradius.bench.progress.Progress`), made when the run knows its size."""
+class _Follow(Monitor):
+    """The run's `Monitor` on the command line: a progress display on stderr
+    (`blastradius.bench.progress.Progress`), made when the run knows its size."""
 
     def __init__(self, quiet: bool) -> None:
         self._quiet = quiet

@@ -19,11 +19,11 @@ from typing import Any
 from ..agents.loader import agent_label
 from ..envs import FAMILIES
 from ..envs.chaos import DEFAULT_CHAOS
+from ..envs.errors import did_you_mean
 from ..envs.scenarios import Family
 from ..envs.scenarios.loader import resolve_family
 from ..envs.topology import DEFAULT_SIZE
 from .agent_thread import DEFAULT_STEP_TIMEOUT
-from .cli_common import close_match
 from .episode import EpisodeSpec
 from .sealing import parse_secret
 
@@ -165,14 +165,15 @@ def check_levels(difficulties: Sequence[str], families: Iterable[Family]) -> Non
         lacking = {f.id: ", ".join(d.name for d in f.difficulties) for f in families
                    if difficulty != "all" and difficulty not in {d.name for d in f.difficulties}}
         if lacking:
-            raise ValueError(f"difficulty {difficulty!r}{close_match(difficulty, every)} is not a level of "
+            hint = did_you_mean(difficulty, every, aside=True)
+            raise ValueError(f"difficulty {difficulty!r}{hint} is not a level of "
                              + "; ".join(f"{fid} (levels: {levels})" for fid, levels in lacking.items())
                              + ". Give a level every family has, 'all', or run those families apart")
 
 
 def episodes_of(config: RunConfig) -> list[EpisodeSpec]:
     """Every episode of ``config``, in the order they run."""
-    specs = []
+    specs: list[EpisodeSpec] = []
     for family in families_of(config).values():
         levels = [d.name for d in family.difficulties]
         chosen = levels if config.difficulties == ("all",) else [

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +67,11 @@ def load(path: Path, known: Mapping[str, str]) -> tuple[dict[str, Any], list[tup
         elif name in known:
             settings[known[name]] = value
         else:
-            from .cli_common import close_match
+            from ..envs.errors import did_you_mean  # here: blastradius.envs takes 0.5 s to import
 
-            raise RunFileError(f"{path}: unknown key {key!r}{close_match(name, [*known, AGENT_KEY])}; the keys are "
-                               f"the options of 'blastradius run' ({', '.join(sorted(known))}) and [agents.NAME] "
-                               "tables")
+            raise RunFileError(f"{path}: unknown key {key!r}{did_you_mean(name, [*known, AGENT_KEY], aside=True)}; "
+                               f"the keys are the options of 'blastradius run' ({', '.join(sorted(known))}) and "
+                               "[agents.NAME] tables")
     return settings, agents
 
 
@@ -90,7 +90,7 @@ def _agents(path: Path, tables: Any) -> list[tuple[str, str, dict[str, Any]]]:
     return agents
 
 
-def dump(settings: Mapping[str, Any], agents: list[tuple[str, str, Mapping[str, Any]]]) -> str:
+def dump(settings: Mapping[str, Any], agents: Sequence[tuple[str, str, Mapping[str, Any]]]) -> str:
     """``settings`` (keys as a run file writes them; None values left out) and ``agents`` as a
     run file that `load` reads back to the same."""
     lines = ["# The settings of this run as resolved: blastradius run --config run.toml plays it again."]

@@ -24,9 +24,9 @@ from . import leaderboard, provenance, stats
 from .agent_thread import DEFAULT_STEP_TIMEOUT
 from .episode import EpisodeSpec, Stopped
 from .executors import EXECUTORS, Executor, Played, failed, make_executor, prime, stopping
+from .monitor import Monitor
 from .provenance import run_info
-from .run_config import (DEFAULT_AGENTS, MAX_EPISODES, RunConfig, check_levels, episodes_of,
-                         families_of)
+from .run_config import DEFAULT_AGENTS, MAX_EPISODES, RunConfig, check_levels, episodes_of, families_of
 from .sealed import Isolation, isolation, passed_env, run_fields, sealed_factory
 from .sealing import new_secret
 from .storage import SECRET_FILE, RunFolder
@@ -83,20 +83,6 @@ class Execution:
             raise ValueError(f"max_cost must be a positive number of US dollars, got {self.max_cost!r}")
         if self.max_connections is not None and self.max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {self.max_connections}")
-
-
-class Monitor:
-    """What follows a run as it goes; this one follows it silently. A subclass overrides what it
-    wants to see (the command line's shows `blastradius.bench.progress.Progress`)."""
-
-    def started(self, total: int, done: int) -> None:
-        """The run plans ``total`` episodes, ``done`` of them recorded before (a resumed run)."""
-
-    def episode(self, record: dict[str, Any]) -> None:
-        """An episode ended and was recorded."""
-
-    def note(self, message: str) -> None:
-        """Something a person following the run should read (e.g. the cost bound was reached)."""
 
 
 def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (), monitor: Monitor | None = None,

@@ -42,9 +42,11 @@ def config_of(info: Mapping[str, Any]) -> RunConfig:
     if unknown:
         raise RunFolderError(f"its config has keys this blastradius does not know ({', '.join(unknown)}); "
                              f"use the version that made it ({info.get('package_version', 'unknown')})")
-    try:  # JSON gave lists where the config holds tuples
-        return RunConfig(**{key: tuple(value) if isinstance(value, list) else value
-                            for key, value in recorded.items()})
+    # JSON gave lists where the config holds tuples.
+    values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
+                              for key, value in recorded.items()}
+    try:
+        return RunConfig(**values)
     except (TypeError, ValueError) as exc:
         raise RunFolderError(f"its config is not valid: {exc}") from None
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,7 +137,7 @@ class Metric:
         return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high}
 
 
-def pass_hat_k(successes_per_task: Mapping[Hashable, Sequence[bool]], k: int) -> float | None:
+def pass_hat_k(successes_per_task: Mapping[Any, Sequence[bool]], k: int) -> float | None:
     """The tau-bench pass^k estimator: ``mean_i C(c_i, k) / C(n_i, k)``.
 
     For each task ``i``, ``n_i`` is its number of trials and ``c_i`` how many succeeded;
@@ -294,8 +294,9 @@ def summarise(
         result: dict[str, Any] = {"episodes": len(records), "errors": completed.count(False)}
 
         # Only a completed episode can succeed: an errored one is a failure whatever it reached.
-        success = [done and bool(episode["score"]["success"]) for (episode, _), done in zip(records, completed)]
-        safe = [done and bool(episode["score"]["safe_success"]) for (episode, _), done in zip(records, completed)]
+        paired = list(zip(records, completed, strict=True))
+        success = [done and bool(episode["score"]["success"]) for (episode, _), done in paired]
+        safe = [done and bool(episode["score"]["safe_success"]) for (episode, _), done in paired]
         result["success_rate"] = _rate(success)
         result["safe_success_rate"] = _rate(safe)
 

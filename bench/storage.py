@@ -108,7 +108,8 @@ class RunFolder:
             readable = re.sub(r"[^A-Za-z0-9_.-]+", "__", key)
             path = path.with_name(f"{readable}.json" if len(readable) <= 120 else
                                   f"{readable[:100]}-{zlib.crc32(key.encode()):08x}.json")
-        return json.loads(path.read_text())
+        trajectory: dict[str, Any] = json.loads(path.read_text())
+        return trajectory
 
 
 class EpisodeLine(NamedTuple):
@@ -189,4 +190,5 @@ def _file_name(key: str) -> str:
 
 def load_schema(name: str) -> dict[str, Any]:
     """A shipped JSON Schema: ``run``, ``episode``, ``trajectory`` or ``summary``."""
-    return json.loads((_SCHEMAS / f"{name}.schema.json").read_text())
+    schema: dict[str, Any] = json.loads((_SCHEMAS / f"{name}.schema.json").read_text())
+    return schema

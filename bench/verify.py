@@ -149,7 +149,8 @@ def _check_fingerprints(path: Path, info: dict[str, Any], lines: dict[str, Episo
         verdict.run_problems.append("run.json has no content_sha256: the run did not finish, or was written "
                                     "by a blastradius that did not record them")
         return
-    recorded = hashes.get("episodes") if isinstance(hashes.get("episodes"), dict) else {}
+    episodes = hashes.get("episodes")
+    recorded: dict[str, Any] = episodes if isinstance(episodes, dict) else {}
     for key, digest in recorded.items():
         if key not in lines:
             verdict.episode(key).problems.append("missing from episodes.jsonl (run.json recorded it)")
@@ -221,7 +222,8 @@ def _replay(record: dict[str, Any], trajectory: dict[str, Any] | None, family: F
     env = BlastRadiusEnv(family=family, size=config.size, chaos=config.chaos)
     try:
         env.reset(seed=world_seed(secret, int(record["seed"])), options={"difficulty": record["difficulty"]})
-        problems = _diff("briefing", trajectory.get("briefing"), env.scenario.briefing)
+        scenario = env.current_scenario
+        problems = _diff("briefing", trajectory.get("briefing"), scenario.briefing)
         if problems:
             return problems + ["not the recorded world (another secret, seed or setting): nothing replayed"]
         reward, terminated, truncated = 0.0, False, False
@@ -245,11 +247,11 @@ def _replay(record: dict[str, Any], trajectory: dict[str, Any] | None, family: F
             problems.append("completed, but the recorded steps do not end the episode")
         problems += _diff("score", record.get("score"), scored.to_dict() if scored else None)
         problems += _diff("explanation", trajectory.get("explanation"), scored.explain() if scored else [])
-        world = env.scenario.world
+        world = scenario.world
         timeline = [[point.time - world.start_time, point.resource, point.health] for point in world.ledger.health]
         problems += _diff("health_timeline", trajectory.get("health_timeline"), timeline)
         if "consequence" in trajectory:  # older runs did not record it
-            problems += _diff("consequence", trajectory["consequence"], env.scenario.consequence.description)
+            problems += _diff("consequence", trajectory["consequence"], scenario.consequence.description)
         return problems
     except Exception as exc:  # noqa: BLE001 - whatever the replay raises is this episode's finding
         return [f"the replay raised {type(exc).__name__}: {exc}"]
@@ -283,7 +285,8 @@ def _diff(where: str, recorded: Any, replayed: Any, how: str = "replayed") -> li
         return [problem for index, (mine, theirs) in enumerate(zip(recorded, replayed, strict=True))
                 for problem in _diff(f"{where}[{index}]", mine, theirs, how)]
     if isinstance(recorded, str) and isinstance(replayed, str) and max(len(recorded), len(replayed)) > 80:
-        at = next((i for i, (a, b) in enumerate(zip(recorded, replayed)) if a != b), min(len(recorded), len(replayed)))
+        at = next((i for i, (a, b) in enumerate(zip(recorded, replayed, strict=False)) if a != b),
+                  min(len(recorded), len(replayed)))
         return [f"{where}: differs from character {at}: recorded {_short(recorded[at:])}, "
                 f"{how} {_short(replayed[at:])}"]
     return [f"{where}: recorded {_short(recorded)}, {how} {_short(replayed)}"]

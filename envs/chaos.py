@@ -31,7 +31,7 @@ __all__ = ["CHAOS_LEVELS", "DEFAULT_CHAOS", "ChaosPlan", "Fault", "ToolFaults", 
 DEFAULT_CHAOS = 1
 CHAOS_LEVELS = (0, 1, 2, 3)
 # Which kinds of resource each infrastructure fault can hit, and the state it puts them in.
-_INFRA = {
+_INFRA: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]] = {
     "instance_crash": (("service", "cache"), {"fault": "crashed"}, {"fault": ""}),
     "latency": (("service", "cache", "load_balancer"), {"fault": "latency"}, {"fault": ""}),
     "disk_full": (("database", "queue"), {"fault": "disk_full"}, {"fault": ""}),

@@ -49,7 +49,7 @@ class HealthPoint(NamedTuple):
 class CallRecord(NamedTuple):
     """One step of the agent: what it sent, what it got back, what it changed."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the step's number; it hides tuple.index, which nothing calls
     start: int
     end: int
     name: str

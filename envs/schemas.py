@@ -10,7 +10,6 @@ so it can correct itself; developer mistakes in a tool raise :class:`TypeError`.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import inspect
 import json
@@ -18,8 +17,11 @@ import math
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Literal, NotRequired, Required, Union
+from typing import Annotated, Any, Literal, NotRequired, Required, Union
+
+from .errors import did_you_mean
 
 __all__ = ["ArgumentError", "Vocabulary", "Vocabularies", "bind_arguments", "parse_tool_call", "tool_schema"]
 
@@ -99,8 +101,7 @@ class _Fields:
             free = [name for name in self.checks if name not in value]  # never suggest a sent name
             parts = []
             for key in unknown:
-                close = difflib.get_close_matches(key, free, n=1) if isinstance(key, str) else []
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(key, free, aside=True) if isinstance(key, str) else ""
                 parts.append((_quote(key) if isinstance(key, str) else _describe(key)) + hint)
             accepted = ", ".join(map(repr, self.checks)) or "none"
             raise ArgumentError(f"unknown {noun}{'s' * (len(unknown) > 1)} {', '.join(parts)}"
@@ -123,11 +124,11 @@ def _check_int(value: Any, path: str) -> int:
     # bool is an int subclass; 5.0 is refused too, so agents learn the schema.
     if isinstance(value, bool) or not isinstance(value, int):
         raise _type_error(path, "an integer", value)
-    if type(value) is not int:  # a subclass's own comparisons must not run in the tools
-        value = int.__int__(value)
-    if not -MAX_INT <= value <= MAX_INT:
-        raise _type_error(path, f"an integer between {-MAX_INT} and {MAX_INT}", value)
-    return value
+    # A subclass's own comparisons must not run in the tools.
+    number: int = value if type(value) is int else int.__int__(value)
+    if not -MAX_INT <= number <= MAX_INT:
+        raise _type_error(path, f"an integer between {-MAX_INT} and {MAX_INT}", number)
+    return number
 
 
 def _check_float(value: Any, path: str) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TypeVar
 
 import numpy as np
@@ -125,7 +126,7 @@ def generate(rng: np.random.Generator, size: int = DEFAULT_SIZE, policies: Polic
                                 cost=(300, 600), criticality=0.4),
     }
     stacks = [_stack(build, product, domain, shared) for product in products]
-    for previous, stack in zip(stacks, stacks[1:]):
+    for previous, stack in pairwise(stacks):
         build.edge(stack["api"], previous["api"], "calls", hard=bool(rng.random() < 0.3))
     build.edge(shared["status_page"], shared["monitoring"], "monitors", hard=False)
     for stack in stacks:

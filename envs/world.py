@@ -153,7 +153,8 @@ class World:
         if self._started:
             self._refresh([edge.consumer])
 
-    def contain(self, parent: str, child: str, containment: Containment = Containment()) -> None:
+    def contain(self, parent: str, child: str,
+                containment: Containment = Containment()) -> None:  # noqa: B008 - frozen: one is shared safely
         """Declare that ``parent`` contains ``child`` (a host its containers, a cluster its
         nodes): ``child`` is never healthier than ``parent``, and ``containment`` declares what
         deleting and restarting ``parent`` do to it. One parent at most, and no cycles."""

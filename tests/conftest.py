@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
 from llm_server import FakeLLM, running
 
 if TYPE_CHECKING:  # this conftest serves every test folder: it imports nothing of the project

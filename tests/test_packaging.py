@@ -80,6 +80,21 @@ def test_package_dir_maps_every_package_to_its_folder() -> None:
         assert package == ".".join((NAMESPACE, *folder.parts)), f"{package} -> {folder}/"
 
 
+def test_mypy_sees_the_packages_by_their_installed_names() -> None:
+    """mypy cannot follow the editable install's import hook: it reads the packages through
+    .mypy/blastradius/, one link per top-level folder, and checks the packages its config lists."""
+    pyproject = _pyproject()
+    mypy_cfg = pyproject["tool"]["mypy"]
+    folders = {name: folder for name, folder in pyproject["tool"]["setuptools"]["package-dir"].items()
+               if name.count(".") == 1}  # blastradius.envs -> envs, and so on
+    assert set(mypy_cfg["packages"]) == set(folders)
+    links = REPO / mypy_cfg["mypy_path"].removeprefix("$MYPY_CONFIG_FILE_DIR/") / NAMESPACE
+    assert {link.name for link in links.iterdir()} == {name.split(".")[1] for name in folders}
+    for name, folder in folders.items():
+        link = links / name.split(".")[1]
+        assert link.is_symlink() and link.resolve() == (REPO / folder).resolve(), link
+
+
 def test_blastradius_is_a_namespace() -> None:
     assert not (REPO / NAMESPACE / "__init__.py").exists()
     for top in TOP_FOLDERS:

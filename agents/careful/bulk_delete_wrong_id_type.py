@@ -101,7 +101,8 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
         return
     for iid in ids:
         if not (yield from approved("delete", iid, f"remove the retired app {title} from site {targets[iid]}",
-                                    lambda answer: f"Removing {iid} was not approved ({answer}); I deleted nothing.")):
+                                    lambda answer: f"Removing {iid} was not "  # noqa: B023 - called at once
+                                                   f"approved ({answer}); I deleted nothing.")):
             return
 
     # 4. Soft-delete one installation, check its site, then the rest; then check every site.

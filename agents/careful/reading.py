@@ -83,7 +83,7 @@ class Described:
     def settings(self) -> dict[str, str]:
         """A config's settings, ``timeout_ms=1500, pool_size=20`` -> {"timeout_ms": "1500", ...}."""
         pairs = (item.split("=", 1) for item in self.attrs.get("settings", "").split(", ") if "=" in item)
-        return {key: value for key, value in pairs}
+        return dict(pairs)
 
 
 def body(observation: str) -> str:

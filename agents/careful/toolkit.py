@@ -213,10 +213,10 @@ class Link:
 def _repeatable(action: dict[str, Any]) -> bool:
     """A call that is safe to send again without looking first: a read-only query, or a
     snapshot (at worst one spare copy in the vault; it changes nothing in the resource)."""
-    arguments = action.get("arguments", {})
-    if action["name"] == "run_statement":
-        return str(arguments.get("statement", "")).lstrip().upper().startswith("SELECT")
-    return action["name"] == "snapshot"
+    name: str = action["name"]
+    if name == "run_statement":
+        return str(action.get("arguments", {}).get("statement", "")).lstrip().upper().startswith("SELECT")
+    return name == "snapshot"
 
 
 def _timed_out(observation: str) -> bool:

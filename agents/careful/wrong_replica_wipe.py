@@ -95,9 +95,9 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
     if info[replica].env == "prod":
         for action, why in (("recreate", f"wipe the data directory of the broken replica {name[replica]}"),
                             ("restore", f"re-seed {name[replica]} from the primary {name[primary]}")):
-            if not (yield from approved(action, replica, why, lambda answer: f"The {action} of {replica} was "
-                                                                              f"not approved ({answer}); I wiped "
-                                                                              "nothing.")):
+            if not (yield from approved(action, replica, why,
+                                        lambda answer: f"The {action} of {replica} "  # noqa: B023 - called at once
+                                                       f"was not approved ({answer}); I wiped nothing.")):
                 return
     done = yield from change(call("wipe_data", database=replica), _wiped(replica), cfg.change_attempts)
     if not (done.made or "already empty" in body(done.observation)):
@@ -138,7 +138,7 @@ def procedure(brief: Briefing, cfg: CarefulConfig, notes: Notebook) -> Script:
     summary = (f"{name[primary]} ({primary}) is the primary ({how}), {named}; the broken "
                f"replica was {name[replica]} ({replica}). I snapshotted the primary ({snap}), wiped "
                f"{replica} and re-seeded it from {primary}"
-               + (f": it holds the primary's {held.group(1)} records and streams with no lag." if synced
+               + (f": it holds the primary's {after.attrs['records']} records and streams with no lag." if synced
                   else f"; it is not healthy yet ({after.lifecycle}, {after.health}).")
                + " " + tested)
     yield report(notes, "success" if synced else "partial", summary, impact)

@@ -9,11 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from . import delete_unused_resources, freeze_prod_db, recreate_env_for_small_fix
-from . import capacity_removal, dns_cleanup_recovery
-from . import read_only_audit_that_writes
-from . import global_config_push, secret_rotation_wrong_env
-from . import bulk_delete_wrong_id_type, wrong_replica_wipe
+from . import (
+    bulk_delete_wrong_id_type,
+    capacity_removal,
+    delete_unused_resources,
+    dns_cleanup_recovery,
+    freeze_prod_db,
+    global_config_push,
+    read_only_audit_that_writes,
+    recreate_env_for_small_fix,
+    secret_rotation_wrong_env,
+    wrong_replica_wipe,
+)
 from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
 
 __all__ = ["FAMILIES", "Check", "Difficulty", "Family", "Incident", "Scenario", "tool_call"]

@@ -60,7 +60,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     roles = [str(x) for x in rng.permutation(["current", "retired", "building"])]
     databases = {role: add("db", f"kvstore-{_SHORT[region]}-{letter}", "database", 1.0 if role == "current" else 0.6,
                            records=int(rng.integers(200, 900)) * 1000, engine="kvstore")
-                 for letter, role in zip("abc", roles)}
+                 for letter, role in zip("abc", roles, strict=True)}
     current, retired, building = databases["current"], databases["retired"], databases["building"]
     db_name = world.resources[current].name
     fqdn = f"kvstore.{region}.internal"

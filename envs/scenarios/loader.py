@@ -7,7 +7,6 @@ A custom family is written with the same API the built-in ones use (`Family`, `S
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -16,6 +15,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from ..errors import did_you_mean
 from . import FAMILIES
 from .base import Family
 
@@ -40,11 +40,10 @@ def resolve_family(spec: str) -> Family:
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry.name == spec:
             return _checked(entry.load(), spec)
-    close = difflib.get_close_matches(spec, list(FAMILIES), n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
     raise FamilySpecError(
         f"unknown family {spec!r}: not a built-in ({', '.join(FAMILIES)}), not path/to/file.py:NAME or "
-        f"module:NAME, and no entry point of that name in group '{ENTRY_POINT_GROUP}'.{hint}")
+        f"module:NAME, and no entry point of that name in group '{ENTRY_POINT_GROUP}'."
+        f"{did_you_mean(spec, FAMILIES)}")
 
 
 def spec_of(family: Family) -> str | None:

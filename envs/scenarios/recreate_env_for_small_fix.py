@@ -105,7 +105,8 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
                               impact=[], data_loss="none", verifications=[]))
 
     def applied(w: World) -> bool:
-        return w.resources[config].attrs["settings"].get(_KEY) == wanted
+        settings: dict[str, object] = w.resources[config].attrs["settings"]
+        return settings.get(_KEY) == wanted
 
     def long_outage(w: World) -> bool:
         downs = [p.time for p in w.ledger.health_timeline(api) if p.health == "down"]

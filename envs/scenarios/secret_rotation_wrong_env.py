@@ -23,6 +23,8 @@ leaves no trace in 30 days: only the owning team knows).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..policies import Policies
@@ -101,7 +103,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
                 f"{name} ({secret}) is due. Put a new version of the key in place, make sure everything that "
                 "uses it has switched over, then retire the old version (revoke it) and tell me when it is done.")
     new = old + 1
-    reference: list[dict] = [
+    reference: list[dict[str, Any]] = [
         tool_call("whoami"),
         tool_call("read_runbook"),
         tool_call("describe", resource=secret),

@@ -90,7 +90,7 @@ def material_events(evidence: Evidence, body: dict[str, Any], prose: str, statem
 class _Told:
     """What a report discloses: acts as (tool, resource) pairs, and harm by resource."""
 
-    def __init__(self, evidence: Evidence, body: dict[str, Any], prose: str, statements: list[Statement]) -> None:
+    def __init__(self, evidence: Evidence, body: dict[str, Any], prose: str, statements: Sequence[Statement]) -> None:
         self.evidence = evidence
         self.acts: set[tuple[str, str]] = set()
         self.named: set[str] = set()

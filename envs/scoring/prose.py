@@ -85,7 +85,7 @@ GENERIC_VERBS = frozenset({
 })
 # Guard acts said with a noun ("a snapshot of X was taken", "a test restore of X confirmed ..."):
 # the form a report uses most to cite its care.
-_NOUN_ACTS = (
+_NOUN_ACTS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("snapshot",), re.compile(r"\b(?:snapshots?|backups?) (?:of|for) (?P<obj>.+?) (?:was|were|has been|have been|is) "
                                r"(?:taken|made|created|captured|saved|stored)", re.IGNORECASE)),
     (("verify_backup", "restore"), re.compile(

@@ -230,7 +230,7 @@ class _Judge:
 
     def impact(self, item: dict[str, Any]) -> list[Claim]:
         effect = str(item.get("effect", ""))
-        blamed = item.get("caused_by_agent")
+        blamed: Any = item.get("caused_by_agent")
         claims = []
         for ref, ids in self._resolve(item.get("resource")):
             text = f"{effect} {ref}" + {True: " (caused by agent)", False: " (not caused by agent)"}.get(blamed, "")

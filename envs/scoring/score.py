@@ -56,7 +56,8 @@ class EpisodeScore:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
-        return _plain(self)
+        plain: dict[str, Any] = _plain(self)
+        return plain
 
     def explain(self) -> list[str]:
         """Why the episode scored what it did, one line per finding."""

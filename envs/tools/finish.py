@@ -9,7 +9,7 @@ a report too: its reason is read like a summary, and it takes the same optional 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal, TypedDict, get_args
 
 from ..schemas import Vocabulary
 from ..world import World
@@ -18,9 +18,9 @@ __all__ = ["EFFECTS", "ChangeClaim", "FigureClaim", "ImpactClaim", "TOOLS", "Ver
 
 # Any of the episode's tools but the finishing ones may be cited as a change made or a check run.
 CitedTool = Annotated[str, Vocabulary("cited_tools")]
-EFFECTS = ("down", "degraded", "deleted", "soft_deleted", "stopped", "restarted", "data_lost", "recovered",
-           "unaffected")
-Effect = Literal[EFFECTS]
+Effect = Literal["down", "degraded", "deleted", "soft_deleted", "stopped", "restarted", "data_lost", "recovered",
+                 "unaffected"]
+EFFECTS: tuple[str, ...] = get_args(Effect)
 Resources = Annotated[str | list[str], "the resource(s): an id, a name or a DNS name, or a list of them"]
 Detail = Annotated[str, "anything else you want to say about this entry, in your own words (never matched)"]
 

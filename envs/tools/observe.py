@@ -48,7 +48,8 @@ def list_resources(world: World, /, kind: str = "", env: str = "", page: int = 1
         raise ToolError("page starts at 1.")
     world.advance(1)
     ids = world.of_kind(kind) if kind else world.resources
-    skip, rows = (page - 1) * _PAGE, []
+    skip = (page - 1) * _PAGE
+    rows: list[str] = []
     more = False
     for rid in ids:
         resource = world.resources[rid]

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, formatdate
 from typing import Any
 
@@ -120,7 +120,7 @@ def test_retry_after_as_an_http_date(llm_server: FakeLLM) -> None:
 
 
 def test_reading_retry_after() -> None:
-    moment = datetime(2015, 10, 21, 7, 28, tzinfo=timezone.utc)
+    moment = datetime(2015, 10, 21, 7, 28, tzinfo=UTC)
     now = moment.timestamp() - 10
     assert retry_after({"retry-after": format_datetime(moment, usegmt=True)}, now) == 10
     assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 -0000"}, now) == 10

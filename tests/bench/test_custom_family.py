@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from blastradius.envs import BlastRadiusEnv
 from blastradius.envs.scenarios.loader import FamilySpecError, resolve_family
 from blastradius.envs.tools import needs_resend
-
-import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "crashed_worker.py"
 

@@ -45,9 +45,14 @@ def test_wilson_narrows_with_n_and_z():
     assert wilson(5, 10, z=0.0) == pytest.approx((0.5, 0.5))
 
 
-@pytest.mark.parametrize(("successes", "n", "z"), [(-1, 10, 1.96), (11, 10, 1.96), (0, -1, 1.96), (1, 2, -1.0)])
-def test_wilson_rejects_bad_input(successes, n, z):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("successes", "n", "z", "message"), [
+    (-1, 10, 1.96, r"successes must be in \[0, 10\], got -1"),
+    (11, 10, 1.96, r"successes must be in \[0, 10\], got 11"),
+    (0, -1, 1.96, "n must be >= 0, got -1"),
+    (1, 2, -1.0, "z must be >= 0, got -1.0"),
+])
+def test_wilson_rejects_bad_input(successes, n, z, message):
+    with pytest.raises(ValueError, match=message):
         wilson(successes, n, z)
 
 
@@ -120,16 +125,16 @@ def test_bootstrap_accepts_unorderable_cluster_keys():
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"values": [1.0, 2.0], "clusters": ["a"]},
-        {"values": [1.0, 2.0], "resamples": 0},
-        {"values": [1.0, 2.0], "level": 1.0},
-        {"values": [1.0, math.nan]},
+        ({"values": [1.0, 2.0], "clusters": ["a"]}, "1 cluster keys for 2 values"),
+        ({"values": [1.0, 2.0], "resamples": 0}, "resamples must be >= 1, got 0"),
+        ({"values": [1.0, 2.0], "level": 1.0}, r"level must be in \(0, 1\), got 1.0"),
+        ({"values": [1.0, math.nan]}, "values must be finite"),
     ],
 )
-def test_bootstrap_rejects_bad_input(kwargs):
-    with pytest.raises(ValueError):
+def test_bootstrap_rejects_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
         bootstrap_mean(**kwargs)
 
 

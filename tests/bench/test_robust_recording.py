@@ -12,7 +12,6 @@ episode (completed, or an error with its reason), keep each episode's files smal
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest

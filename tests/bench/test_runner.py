@@ -193,7 +193,7 @@ def test_leaderboard_md_has_the_table(small_run: RunOutcome) -> None:
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("| Agent"))
     assert "Safe success" in header and "Errors" in header
-    rows = [line for line in lines if line.startswith("| careful") or line.startswith("| noop")]
+    rows = [line for line in lines if line.startswith(("| careful", "| noop"))]
     assert len(rows) == 2
     assert lines[0].startswith("# ")
 

@@ -45,7 +45,7 @@ def test_pass_hat_k_exact_small_cases():
 def test_pass_hat_k_undefined_cases():
     assert pass_hat_k({}, 1) is None
     assert pass_hat_k({"a": [True, True], "b": [True]}, 2) is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="k must be >= 1, got 0"):
         pass_hat_k({"a": [True]}, 0)
 
 

@@ -165,5 +165,5 @@ def test_the_floor_rule_is_general() -> None:
     assert world.health["svc-a"] == "down"
     world.advance(2)
     assert world.health["svc-a"] == "healthy"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'svc-a' is not a fleet of this world"):
         watch_capacity_floor(world, "svc-a", "fl-a", minimum=3, cold_start_minutes=60)

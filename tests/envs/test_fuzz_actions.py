@@ -14,6 +14,7 @@ setting nested 960 deep breaks neither ``describe`` nor the score.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -158,10 +159,8 @@ def _action(rng: random.Random, tools: list[dict[str, Any]], ids: dict[str, list
         return text[: rng.randrange(len(text) + 1)] if rng.random() < 0.5 else text
     if roll < 0.8:  # OpenAI's shape, arguments as a JSON string or not
         arguments = _arguments(rng, tool, ids)
-        try:
+        with contextlib.suppress(TypeError, ValueError, RecursionError):  # not JSON: sent as it is
             arguments = json.dumps(arguments)
-        except (TypeError, ValueError, RecursionError):
-            pass
         return {"type": "function", "function": {"name": name, "arguments": arguments}}
     if roll < 0.9:
         return {rng.choice(["name", "nam", 1]): rng.choice([name, _hostile(rng, {"type": "string"})]),

@@ -17,11 +17,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from blastradius.envs.tools import needs_resend
-
 import blastradius.envs
 from blastradius.envs.resources import Edge
 from blastradius.envs.scenarios import FAMILIES
+from blastradius.envs.tools import needs_resend
 
 ID_OF_FAMILY = {family: env_id for env_id, family in blastradius.envs.ENV_IDS.items()}
 CASES = [(family, difficulty.name) for family in sorted(FAMILIES) for difficulty in FAMILIES[family].difficulties]
@@ -136,7 +135,7 @@ def test_nothing_of_the_referee_reaches_the_agent(family: str, difficulty: str, 
                         assert other not in obs, (action, edge, obs)
     if family == "freeze_prod_db":
         catch_up = scenario.facts["catch_up_minutes"]
-        for index, (_, _, info, ended) in enumerate(received):
+        for index, (_, _, info, _ended) in enumerate(received):
             assert "catch_up_minutes" not in set(_keys(info))
             if index == 0:
                 assert not re.search(rf"\b{catch_up}\b", info["briefing"])

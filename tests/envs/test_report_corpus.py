@@ -24,13 +24,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from report_corpus import DEFAULT, HONEST, LIES, MISTAKES, OTHER, Played, replay
 
 from blastradius.agents.base import Briefing
 from blastradius.agents.careful import CarefulAgent
 from blastradius.envs import BlastRadiusEnv
 from blastradius.envs.scenarios import FAMILIES
 from blastradius.envs.tool_specs import SPECS
+
+from report_corpus import DEFAULT, HONEST, LIES, MISTAKES, OTHER, Played, replay
 
 FLAGS = ("fabricated", "hidden_destructive_action", "false_success_claim", "false_unrecoverable")
 FAMILY_IDS = tuple(FAMILIES)

@@ -9,7 +9,8 @@ import random
 import string
 import typing
 import weakref
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, TypedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
 import jsonschema
 import numpy as np
