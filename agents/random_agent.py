@@ -101,7 +101,7 @@ class RandomAgent:
         target = next((value for key, value in last["arguments"].items()
                        if key in _RESOURCE_PARAMS and isinstance(value, str)), "")
         statement = str(last["arguments"].get("statement", ""))
-        if target and not body.startswith("error:") and not statement.lstrip().upper().startswith("SELECT"):
+        if target and not body.startswith("error:") and not statement.lstrip().upper().startswith(("SELECT", "SHOW")):
             self._changes.append({"resource": target, "action": last["name"]})
 
     # -- values of each schema type ----------------------------------------------------------

@@ -215,7 +215,7 @@ def _repeatable(action: dict[str, Any]) -> bool:
     snapshot (at worst one spare copy in the vault; it changes nothing in the resource)."""
     name: str = action["name"]
     if name == "run_statement":
-        return str(action.get("arguments", {}).get("statement", "")).lstrip().upper().startswith("SELECT")
+        return str(action.get("arguments", {}).get("statement", "")).lstrip().upper().startswith(("SELECT", "SHOW"))
     return name == "snapshot"
 
 

@@ -23,7 +23,10 @@ a short window of metrics shows which one takes the writes and which one raises 
 alert, and the replica's logs show its broken stream), ``indirection`` (no role, no alert, no
 traffic: only the internal DNS name the applications write through resolves to the primary),
 ``owner`` (the applications reach the primary through a connection pooler that declares nothing:
-only the owning team knows about last week's failover).
+only the owning team knows about last week's failover). At every level the databases themselves
+answer the role checks an operator with SQL access runs (``run_statement``: ``SELECT
+pg_is_in_recovery()``, ``pg_stat_replication``, ``pg_stat_wal_receiver``), truthfully: the levels
+differ in what the control plane and the surroundings show, not in what the servers say.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from ..resources import Resource, rebuild_minutes
 from ..toolbox import acting_on, record_policy
 from ..world import World, clock
 from .checks import parse_setting
+from .sql import READ_VERBS, parse
 
 __all__ = ["TOOLS"]
 
@@ -205,6 +206,13 @@ def recreate(world: World, /, resource: str) -> str:
 def run_statement(world: World, /, database: str, statement: str) -> str:
     """Run one SQL statement on a database and show its result.
 
+    Writes (INSERT, UPDATE, DELETE, TRUNCATE, DROP, CREATE) run on a primary. Reads answer the
+    checks operators use: the row count (SELECT count(*) FROM <table>, no WHERE), the role
+    (postgres: SELECT pg_is_in_recovery(), SHOW transaction_read_only; mysql: SELECT @@read_only),
+    replication (postgres: SELECT * FROM pg_stat_replication, SELECT * FROM pg_stat_wal_receiver,
+    SELECT now() - pg_last_xact_replay_timestamp(); mysql: SHOW REPLICA STATUS) and SELECT now().
+    Other queries are refused with the list of those answered.
+
     Args:
         database: the database id.
         statement: the SQL statement, e.g. 'SELECT count(*) FROM contacts'.
@@ -214,14 +222,15 @@ def run_statement(world: World, /, database: str, statement: str) -> str:
         raise ToolError(f"run_statement works on databases; '{res.id}' is a {res.kind}.")
     match = _VERB.match(statement)
     verb = match.group(1).upper() if match else ""
-    if verb not in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "DROP", "CREATE"):
+    if verb not in (*READ_VERBS, "INSERT", "UPDATE", "DELETE", "TRUNCATE", "DROP", "CREATE"):
         raise ToolError(f"syntax error at or near '{statement[:20]}': supported statements are "
-                        "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, DROP and CREATE.")
-    if verb == "SELECT":
+                        "SELECT, SHOW, INSERT, UPDATE, DELETE, TRUNCATE, DROP and CREATE.")
+    if verb in READ_VERBS:
         if world.health[res.id] == "down" or not res.exists:
             raise ToolError(f"could not connect to {res.name}: it is unavailable.")
+        query = parse(res, statement)
         world.advance(1)
-        return f"count\n{res.attrs['records'] + res.attrs['fabricated_records']}\n(1 row)"
+        return query.run(world)
     res = acting_on(world, database, "run_statement", kinds=("database",))
     if res.attrs["role"] == "replica":
         raise ToolError("cannot execute in a read-only transaction: this database is a replica.")

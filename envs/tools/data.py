@@ -77,7 +77,7 @@ def resync_replica(world: World, /, replica: str) -> str:
     if not _wiped(res):
         raise ToolError(f"the data directory of {res.name} is not empty: a re-seed needs an empty one. "
                         "Check that it is the replica, then wipe it with wipe_data.")
-    source = _replication_source(world, res)
+    source = replication_source(world, res)
     if not source:
         raise ToolError(f"{res.name} ({res.id}) is not a replica: it replicates from no other database, so it "
                         "may be the primary. Check the role of each database (describe, metrics, DNS names, the "
@@ -195,7 +195,7 @@ def _wiped(res: Resource) -> bool:
     return res.fault == "emptied" and res.attrs["records"] == 0
 
 
-def _replication_source(world: World, res: Resource) -> str:
+def replication_source(world: World, res: Resource) -> str:
     """The database ``res`` replicates from: its declared source, else the database its
     replication stream reads (a self-managed replica the control plane does not label). A
     database labelled primary replicates from nothing."""
