@@ -22,6 +22,7 @@ from ..resources import Resource, rebuild_minutes
 from ..toolbox import acting_on, record_policy
 from ..world import World, clock
 from .checks import parse_setting
+from .data import replication_source
 from .sql import READ_VERBS, parse
 
 __all__ = ["TOOLS"]
@@ -232,7 +233,9 @@ def run_statement(world: World, /, database: str, statement: str) -> str:
         world.advance(1)
         return query.run(world)
     res = acting_on(world, database, "run_statement", kinds=("database",))
-    if res.attrs["role"] == "replica":
+    # A database that streams from another is read-only, whatever the control plane labels it: the
+    # same truth its own `pg_is_in_recovery()` tells (`blastradius.envs.tools.sql`).
+    if res.attrs["role"] == "replica" or replication_source(world, res):
         raise ToolError("cannot execute in a read-only transaction: this database is a replica.")
     record_policy(world, res, "run_statement")
     world.advance(1)

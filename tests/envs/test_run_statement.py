@@ -160,7 +160,7 @@ def test_an_unavailable_database_cannot_be_queried() -> None:
         assert error.startswith("could not connect to")
 
 
-def test_writes_behave_as_before() -> None:
+def test_writes_behave_as_before_on_a_labelled_replica_and_the_primary() -> None:
     scenario = build(WIPE, "declared", 0)
     world = scenario.world
     primary, replica = _roles(scenario)
@@ -181,3 +181,14 @@ def test_writes_behave_as_before() -> None:
     assert world.resources[primary].fault == ""
     assert "supported statements are SELECT, SHOW, INSERT" in refusal(world, "run_statement", database=primary,
                                                                       statement="VACUUM contacts")
+
+
+@pytest.mark.parametrize("difficulty", difficulties(WIPE))
+def test_a_database_that_says_it_is_a_replica_refuses_writes_at_every_level(difficulty: str) -> None:
+    # Where describe shows no role, the replica still is one: it answers pg_is_in_recovery() with
+    # t, so a write to it fails as on a real replica, and the primary still takes writes.
+    scenario = build(WIPE, difficulty, 1)
+    primary, replica = _roles(scenario)
+    assert "read-only transaction" in refusal(scenario.world, "run_statement", database=replica,
+                                              statement="INSERT INTO contacts VALUES ('x')")
+    assert _sql(scenario, primary, "INSERT INTO contacts VALUES ('x')") == "INSERT 0 1"
