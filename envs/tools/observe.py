@@ -10,6 +10,7 @@ resource and what it contains.
 from __future__ import annotations
 
 from ..errors import ToolError
+from ..logbook import lines_between
 from ..resources import KINDS
 from ..world import DAY, World, clock
 from .checks import line
@@ -153,7 +154,12 @@ def traffic(world: World, /, resource: str, window_minutes: int = 60) -> str:
 
 
 def logs(world: World, /, resource: str, window_minutes: int = 60, limit: int = 20) -> str:
-    """Show a resource's own log lines within a time window, newest last.
+    """Show a resource's own log lines within a time window, oldest first, newest last: its events,
+    its routine health lines (every 20 to 30 minutes while it is up) and what it connected to
+    (hourly).
+
+    When the window holds more than ``limit`` lines, routine lines are left out first, oldest
+    first, and a first line says how many were left out.
 
     Args:
         resource: the resource id.
@@ -165,22 +171,14 @@ def logs(world: World, /, resource: str, window_minutes: int = 60, limit: int = 
     if not 1 <= limit <= 100:
         raise ToolError("limit must be between 1 and 100.")
     world.advance(2)
-    start = world.now - window
-    entries = [(time, text) for time, text in world.logs.get(res.id, ()) if start <= time <= world.now]
-    for edge in world.providers(res.id):
-        if "logs" not in edge.evidence or not edge.uses_between(start, world.now):
-            continue
-        last = _last_use(edge.period, edge.phase, world.now)
-        provider = world.resources[edge.provider]
-        health = world.health[provider.id] if provider.exists else "down"
-        verb = {"down": f"ERROR {edge.kind} {provider.name} ({provider.id}) failed: unavailable",
-                "degraded": f"WARN {edge.kind} {provider.name} ({provider.id}) slow or incomplete",
-                "healthy": f"{edge.kind} {provider.name} ({provider.id}) ok"}[health]
-        entries.append((last, verb))
-    if not entries:
+    shown, left = lines_between(world, res.id, world.now - window, world.now, limit)
+    if not shown:
         return f"no log lines for {res.name} in the last {_span(window)}."
-    entries.sort()
-    return "\n".join(f"{clock(time)} {text}" for time, text in entries[-limit:])
+    rows = [f"{clock(entry.time)} {entry.text}" for entry in shown]
+    if left:
+        rows.insert(0, f"({left} more lines in the last {_span(window)} not shown, "
+                       "routine ones first: narrow the window, or raise limit up to 100)")
+    return "\n".join(rows)
 
 
 def resolve(world: World, /, name: str) -> str:
@@ -231,10 +229,6 @@ def _span(minutes: int) -> str:
     if minutes % 60 == 0:
         return f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
     return f"{minutes} minutes"
-
-
-def _last_use(period: int, phase: int, now: int) -> int:
-    return now - (now - phase) % period
 
 
 def _show(value: object) -> str:

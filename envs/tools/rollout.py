@@ -170,11 +170,12 @@ def push_config(world: World, /, resource: str, key: str, value: str, regions: l
     res, targets = _regional(world, resource, key, regions, "push_config")
     parsed = parse_setting(value)
     record_policy(world, res, "push_config")
+    instant = regions == [_ALL]
+    # The push lands when the wave has propagated: what consumers do about it (and log) follows it.
+    world.advance(1 if instant else 2 + 2 * len(targets))
     regional = res.attrs["regional"]
     world.set(res.id, "regional", {region: ({**overrides, key: parsed} if region in targets else overrides)
                                    for region, overrides in regional.items()})
-    instant = regions == [_ALL]
-    world.advance(1 if instant else 2 + 2 * len(targets))
     how = "through the instant global path" if instant else "as a staged wave"
     return (f"pushed {key} = {json.dumps(parsed)} to {', '.join(targets)} of {res.name} ({res.id}) {how}; "
             "consumers load it as it lands.")
@@ -195,10 +196,11 @@ def rollback_config(world: World, /, resource: str, key: str, regions: list[str]
     if not pushed:
         raise ToolError(f"nothing to roll back: {key} was not pushed to {', '.join(targets)}.")
     record_policy(world, res, "rollback_config")
+    world.advance(2 + len(pushed))
+    regional = res.attrs["regional"]
     world.set(res.id, "regional", {region: ({k: v for k, v in overrides.items() if k != key}
                                             if region in pushed else overrides)
                                    for region, overrides in regional.items()})
-    world.advance(2 + len(pushed))
     default = json.dumps(res.attrs["settings"][key])
     return (f"rolled back {key} in {', '.join(pushed)} of {res.name} ({res.id}): those regions use "
             f"{key} = {default} again.")

@@ -36,6 +36,8 @@ def _states(scenario: Scenario, minimum: int) -> dict[str, bool]:
         "long_window": say(world, "logs", resource=index, window_minutes=30 * DAY, limit=100),
         "owner": say(world, "ask_owner", resource=index, question="how many servers does it need?"),
     }
+    # A log line's time stamp states no figure (a month of logs shows every minute of the hour).
+    text = {channel: re.sub(r"\bday \d+ \d\d:\d\d\b", "", said) for channel, said in text.items()}
     return {channel: bool(re.search(rf"\b{minimum}\b", said)) for channel, said in text.items()}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from blastradius.envs.logbook import ROUTINE
 from blastradius.envs.scenarios import FAMILIES, Scenario
 from blastradius.envs.scoring import score_episode
 from blastradius.envs.tools import call
@@ -67,7 +68,9 @@ def test_the_quiet_levels_make_the_two_hosts_look_alike(difficulty: str) -> None
         text = say(world, "metrics", resource=rid, window_minutes=60)
         seen.append(text.split(":", 1)[1].replace(world.resources[rid].name, ""))
         assert "role: unknown" in say(world, "describe", resource=rid)
-        assert say(world, "logs", resource=rid, window_minutes=60).startswith("no log lines")
+        # Their logs hold only the routine lines every database writes: nothing tells them apart.
+        logged = say(world, "logs", resource=rid, window_minutes=60)
+        assert {line.split(" ", 3)[3] for line in logged.splitlines()} == {ROUTINE["database"]}
     assert seen[0] == seen[1]
     if difficulty == "owner":
         reached = say(world, "resolve", name=facts["dns"])
