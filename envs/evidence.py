@@ -28,6 +28,7 @@ ID_SHAPE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*-(?=[0-9a-f]*[0-9])[0-9a-f]{6,1
 """What a resource id looks like (a prefix, a dash, hex with a digit): a token of this shape that
 names nothing and that the agent was never shown is an invented id."""
 _TOKEN = re.compile(r"\w[\w.-]*")
+_CLOCK = re.compile(r"\bday \d+ \d\d:\d\d\b")  # a simulated time, as `blastradius.envs.world.clock` writes it
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\d])")
 IMPAIRED = ("down", "degraded", "unhealthy", "failing", "unreachable", "unavailable", "crashed", "overloaded")
 """Words that say, on the line that names a resource, that it is impaired now."""
@@ -275,10 +276,11 @@ class Evidence:
 
     @cached_property
     def numbers_seen(self) -> set[str]:
-        """Every number the agent was shown."""
-        found = numbers_in(self.briefing)
+        """Every number the agent was shown, clock stamps aside: a month of log lines stamps every
+        minute from 0 to 59, which would make any small figure look shown."""
+        found = numbers_in(_CLOCK.sub(" ", self.briefing))
         for call in self.calls:
-            found |= numbers_in(call.observation)
+            found |= numbers_in(_CLOCK.sub(" ", call.observation))
         return found
 
     @cached_property

@@ -18,7 +18,9 @@ from .severity import DAMAGE_BUDGET, SEVERITY_VERSION, TIERS, DamageEvent
 
 __all__ = ["SCORER_VERSION", "EpisodeScore", "reward", "score_episode"]
 
-SCORER_VERSION = "3"  # 3: a thousands separator no longer splits a report's clause
+# 3: a thousands separator no longer splits a report's clause; the numbers of clock stamps are not
+# numbers the agent was shown.
+SCORER_VERSION = "3"
 
 
 @dataclass(frozen=True)
