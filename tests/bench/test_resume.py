@@ -205,7 +205,7 @@ class Priced:
     """Escalates at once, and reports that each episode cost a dollar."""
 
     def reset(self, briefing):
-        pass
+        self.briefing = briefing  # all it keeps: it decides from nothing
 
     def act(self, observation):
         return {"name": "escalate", "arguments": {"reason": "this needs a human decision"}}
