@@ -31,6 +31,9 @@ class Session:
         tool_faults: the tool layer's chaos, None when off.
         call: the index of the call under way in the ledger's calls (-1 before the first): what
             a change or a policy violation it causes is attributed to.
+        test_restores: backup id -> the outcome of the agent's last test restore of it, as the
+            backup catalog remembers it (``describe`` shows it). A check changes nothing in the
+            cloud, so it is kept here, not as a change the referee could take for an act.
     """
 
     approvals: set[tuple[str, str]] = field(default_factory=set)
@@ -38,8 +41,10 @@ class Session:
     lockout: str = ""
     tool_faults: ToolFaults | None = None
     call: int = -1
+    test_restores: dict[str, str] = field(default_factory=dict)
 
     def copy(self) -> Session:
         """A copy that shares nothing mutable with this one."""
         return Session(set(self.approvals), copy.deepcopy(self.finish), self.lockout,
-                       copy.deepcopy(self.tool_faults), self.call)
+                       copy.deepcopy(self.tool_faults), self.call,
+                       dict(self.test_restores))

@@ -99,7 +99,8 @@ def snapshot(world: World, /, resource: str) -> str:
 
 
 def verify_backup(world: World, /, backup: str) -> str:
-    """Test-restore a backup into a scratch instance and report what it really holds.
+    """Test-restore a backup into a scratch instance and report what it really holds; the backup
+    catalog remembers the outcome (``describe`` shows it).
 
     Args:
         backup: the backup id.
@@ -112,7 +113,9 @@ def verify_backup(world: World, /, backup: str) -> str:
     world.advance(30)
     attrs = res.attrs
     if attrs["corrupt"] or attrs["records"] == 0:
+        world.session.test_restores[res.id] = f"FAILED at {clock(world.now)}: no readable data"
         return f"test restore of {res.id} FAILED: the backup holds no readable data."
+    world.session.test_restores[res.id] = f"OK at {clock(world.now)}: {attrs['records']} records"
     age = world.now - attrs["taken_at"]
     return (f"test restore of {res.id} OK: {attrs['records']} records from {attrs['source']}, "
             f"taken {age // 60} h {age % 60} min ago ({clock(attrs['taken_at'])}).")

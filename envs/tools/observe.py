@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..errors import ToolError
 from ..logbook import lines_between
-from ..resources import KINDS
+from ..resources import KINDS, Resource
 from ..world import DAY, World, clock
 from .checks import line
 
@@ -85,7 +85,7 @@ def describe(world: World, /, resource: str) -> str:
         f"lifecycle: {res.lifecycle}  health: {health}  deletion protection: {'on' if res.protected else 'off'}",
     ]
     parts += [f"{key}: {clock(value) if key.endswith('_at') and value else _show(value)}"
-              for key, value in res.attrs.items() if key != "fabricated_records"]
+              for key, value in _console(world, res).items()]
     parts += _containment(world, res.id)
     uses = [f"  {e.kind} {e.provider} ({world.resources[e.provider].name}, {world.resources[e.provider].kind})"
             + ("" if e.hard else " [soft]")
@@ -202,6 +202,23 @@ def resolve(world: World, /, name: str) -> str:
     if not record.attrs["target"]:
         hops.append("(no target: the record is empty)")
     return " -> ".join(hops)
+
+
+def _console(world: World, res: Resource) -> dict[str, object]:
+    """The attributes a real console shows of ``res``. A database's row count includes rows
+    written by hand (as ``metrics`` and ``count(*)`` count them); a backup shows where it came
+    from and when, and what the catalog remembers of test restores, never what only a restore
+    can tell (what it holds, whether it is readable)."""
+    attrs = dict(res.attrs)
+    if res.kind == "database":
+        attrs["records"] += attrs.pop("fabricated_records")
+    elif res.kind == "backup":
+        for hidden in ("records", "corrupt", "verified"):
+            del attrs[hidden]
+        remembered = world.session.test_restores.get(res.id)
+        attrs["last test restore"] = remembered or (
+            "OK (the owning team's routine check, before this shift)" if res.attrs["verified"] else "never")
+    return attrs
 
 
 def _containment(world: World, rid: str) -> list[str]:
