@@ -9,6 +9,8 @@ resource and what it contains.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import ToolError
 from ..logbook import lines_between
 from ..resources import KINDS, Resource
@@ -204,7 +206,7 @@ def resolve(world: World, /, name: str) -> str:
     return " -> ".join(hops)
 
 
-def _console(world: World, res: Resource) -> dict[str, object]:
+def _console(world: World, res: Resource) -> dict[str, Any]:
     """The attributes a real console shows of ``res``. A database's row count includes rows
     written by hand (as ``metrics`` and ``count(*)`` count them); a backup shows where it came
     from and when, and what the catalog remembers of test restores, never what only a restore
