@@ -26,7 +26,7 @@ from .ledger import HealthPoint
 from .resources import Edge
 from .world import World
 
-__all__ = ["LogLine", "ROUTINE", "lines_between", "tick_of"]
+__all__ = ["LogLine", "ROUTINE", "lines_between", "segments", "tick_of"]
 
 # What each kind writes while it is up, as an operator would expect to see it.
 ROUTINE = {
@@ -106,7 +106,7 @@ class _Heartbeat:
     def __init__(self, world: World, rid: str, start: int, end: int) -> None:
         self.text = ROUTINE[world.resources[rid].kind]
         self.period, phase = tick_of(rid)
-        self.segments = _segments(world.ledger.health_timeline(rid), world.start_time, start, end)
+        self.segments = segments(world.ledger.health_timeline(rid), world.start_time, start, end)
         self.phase = phase
 
     def _ticks(self, low: int, high: int) -> range:
@@ -169,7 +169,7 @@ class _Connection:
         return found
 
 
-def _segments(timeline: list[HealthPoint], opened: int, start: int, end: int) -> list[tuple[int, int, str]]:
+def segments(timeline: list[HealthPoint], opened: int, start: int, end: int) -> list[tuple[int, int, str]]:
     """The window ``[start, end]`` cut where the health changes: (first minute, last minute, health).
     Before the episode a resource has the health it started with; before one made during the
     episode existed, it is down (it writes nothing)."""

@@ -31,7 +31,7 @@ from .policies import Policies
 from .resources import HEALTH_ORDER, Edge, Health, Resource, own_copy, own_health
 from .session import Session
 
-__all__ = ["DAY", "Event", "EventHandler", "Watcher", "World", "clock"]
+__all__ = ["DAY", "Event", "EventHandler", "Watcher", "World", "assign", "clock"]
 
 DAY = 24 * 60
 # Fields of a resource that are not in ``attrs``.
@@ -184,7 +184,7 @@ class World:
             if name == "name":
                 resource.name = value
                 continue
-            before = _assign(resource, name, value)
+            before = assign(resource, name, value)
             if resource.kind == "dns_record" and name == "target" and before != value:
                 self._graph.retarget(rid, before, value if value in self.resources else None)
 
@@ -294,13 +294,19 @@ class World:
         """Attribute the changes that follow to ``cause`` (a call index, an event, chaos)."""
         self._cause = cause
 
-    def set(self, rid: str, name: str, value: Any) -> None:
-        """Change one field of one resource, record it, and re-derive health downstream."""
+    def set(self, rid: str, name: str, value: Any, *, at: int | None = None) -> None:
+        """Change one field of one resource, record it, and re-derive health downstream.
+
+        Before `start`, ``at`` stamps the change with the minute it happened before the episode
+        opened (a record emptied 40 minutes ago), so every history read from the ledger (traffic
+        through a name, a caller that stopped calling) sees it then, not at the opening."""
+        if at is not None and (self._started or at > self.now):
+            raise ValueError(f"set {rid!r} at {at}: only a change before the episode opens can be dated")
         resource = self.resources[rid]
-        before = _assign(resource, name, value)
+        before = assign(resource, name, value)
         if before == value:
             return
-        change = Change(self.now, rid, name, before, value, self._cause)
+        change = Change(self.now if at is None else at, rid, name, before, value, self._cause)
         self.ledger.record_change(change)
         if resource.kind == "dns_record" and name == "target":
             self._graph.retarget(rid, before, value if value in self.resources else None)
@@ -392,7 +398,7 @@ class World:
                 work.extend(contents[rid])
 
 
-def _assign(resource: Resource, name: str, value: Any) -> Any:
+def assign(resource: Resource, name: str, value: Any) -> Any:
     """Put ``value`` in the field ``name`` of ``resource``; return what was there."""
     if name in _TOP_FIELDS:
         before = getattr(resource, name)

@@ -21,6 +21,9 @@ Difficulty is how the right target is evidenced: ``declared`` (the runbook names
 cluster), ``telemetry`` (the clients' logs of the last hour name the database the record used to
 resolve to), ``indirection`` (the clients' shared settings name their cluster: follow the config
 to the database of that name), ``owner`` (only the database team knows which cluster is current).
+Below ``owner``, a day's traffic tells it too, as a real cluster's would: the current cluster
+shows the clients' requests through the name until it was emptied; at ``owner`` neither the
+resolver nor the clusters keep per-client statistics.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     current, retired, building = databases["current"], databases["retired"], databases["building"]
     db_name = world.resources[current].name
     fqdn = f"kvstore.{region}.internal"
-    record = add("dns", fqdn, "dns_record", 1.0, fqdn=fqdn, target="", ttl_seconds=60)
+    record = add("dns", fqdn, "dns_record", 1.0, fqdn=fqdn, target=current, ttl_seconds=60)
+    world.connect(Edge(record, current, "resolves"))
     settings = {"endpoint": fqdn, "timeout_ms": 800, "max_retries": 5}
     if difficulty == "indirection":
         settings["cluster"] = db_name
@@ -78,15 +82,21 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     consumer = clients[names.index("lease-manager")]
     backlog = int(rng.integers(20, 40)) * 1000
     queue = add("q", "lease-requests", "queue", 0.7, depth=backlog)
+    # Only the database team knows which cluster is current (owner): neither the resolver nor
+    # the clusters keep per-client statistics, so no traffic tells it.
+    seen = frozenset({"logs", "owner"} if difficulty == "owner" else {"traffic", "logs", "owner"})
     for client in clients:
-        world.connect(Edge(client, record, "writes"))
+        world.connect(Edge(client, record, "writes", evidence=seen))
         world.connect(Edge(client, config, "reads", period=5))
-        world.set(client, "fault", "crashed")
     world.connect(Edge(consumer, queue, "consumes"))
 
-    # The outage began some minutes ago; the clients have been crash-looping since, failing the
-    # same lookup on every try.
+    # The outage began some minutes ago: the record was emptied, and the clients have been
+    # crash-looping since, failing the same lookup on every try. Until then their requests
+    # reached the current cluster through the name (its traffic shows them).
     began = world.now - int(rng.integers(35, 56))
+    world.set(record, "target", "", at=began)
+    for client in clients:
+        world.set(client, "fault", "crashed", at=began)
     last = f"; the last answer was {db_name} ({current})" if difficulty == "telemetry" else ""
     for client in clients:
         for attempt in range(began + 1, world.now, 10):

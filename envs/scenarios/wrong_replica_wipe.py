@@ -88,6 +88,10 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     pooler = ""
     if difficulty == "indirection":
         _rewire(world, dns, primary, evidence=frozenset({"logs", "owner"}))
+        # Self-managed hosts keep no per-client statistics: what the applications send through
+        # the name leaves no traffic on either host.
+        for edge in world.consumers(dns):
+            _rewire(world, edge.consumer, dns, evidence=frozenset({"logs", "owner"}))
     elif difficulty == "owner":
         pooler = world.add(Resource(unique_id(rng, world, "svc"), f"{product}-pgbouncer", "service", "prod", region,
                                     owner, float(rng.integers(80, 300)), 0.9, {"replicas": 2})).id

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import ToolError
 from ..logbook import lines_between
 from ..resources import KINDS, Resource
+from ..traffic import Caller, callers, requests
 from ..world import DAY, World, clock
 from .checks import line
 
@@ -109,11 +110,8 @@ def metrics(world: World, /, resource: str, window_minutes: int = 60) -> str:
     res = world.get(resource)
     window = _window(window_minutes)
     world.advance(2)
-    start = world.now - window
-    requests = sum(edge.uses_between(start, world.now) for edge in world.consumers(res.id)
-                   if world.resources[edge.consumer].exists and "traffic" in edge.evidence)
     parts = [f"{res.name} over the last {_span(window)}: health {world.health[res.id]}, "
-             f"{requests} requests"]
+             f"{requests(world, res.id, world.now - window, world.now)} requests"]
     attrs = res.attrs
     if res.kind == "database":
         parts.append(f"records: {attrs['records'] + attrs['fabricated_records']}  "
@@ -135,7 +133,9 @@ def metrics(world: World, /, resource: str, window_minutes: int = 60) -> str:
 def traffic(world: World, /, resource: str, window_minutes: int = 60) -> str:
     """Show which resources sent requests to this one within a time window, and how many.
 
-    Longer windows take longer to query (up to 30 days).
+    Requests sent to a DNS name reach what the name pointed at when they were sent: they are
+    listed with the name they came through. A caller sends nothing while it is down. Longer
+    windows take longer to query (up to 30 days).
 
     Args:
         resource: the resource id.
@@ -144,13 +144,7 @@ def traffic(world: World, /, resource: str, window_minutes: int = 60) -> str:
     res = world.get(resource)
     window = _window(window_minutes)
     world.advance(2 if window <= DAY else 5)
-    start = world.now - window
-    rows = []
-    for edge in world.consumers(res.id):
-        caller = world.resources[edge.consumer]
-        count = edge.uses_between(start, world.now) if "traffic" in edge.evidence and caller.exists else 0
-        if count:
-            rows.append(f"  {caller.name} ({caller.id}): {count} requests ({edge.kind})")
+    rows = [_caller(world, caller) for caller in callers(world, res.id, world.now - window, world.now)]
     head = f"callers of {res.name} over the last {_span(window)}:"
     return head + ("\n" + "\n".join(rows) if rows else " none")
 
@@ -221,6 +215,17 @@ def _console(world: World, res: Resource) -> dict[str, Any]:
         attrs["last test restore"] = remembered or (
             "OK (the owning team's routine check, before this shift)" if res.attrs["verified"] else "never")
     return attrs
+
+
+def _caller(world: World, caller: Caller) -> str:
+    through = ""
+    if caller.via:
+        name = world.resources[caller.via]
+        through = f"through {name.attrs['fqdn'] or name.name} ({name.id})"
+    if not caller.consumer:
+        return f"  visitors from outside {through}: {caller.sent} requests"
+    who = world.resources[caller.consumer]
+    return f"  {who.name} ({who.id}): {caller.sent} requests ({caller.kind}{', ' + through if through else ''})"
 
 
 def _containment(world: World, rid: str) -> list[str]:
