@@ -14,9 +14,10 @@ Histories come from the ledger (health points, changes of a record's target), so
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
-from .resources import Edge, own_health
+from .resources import Edge, Resource, own_health
 from .world import World, assign
 
 __all__ = ["Caller", "callers", "requests"]
@@ -73,21 +74,24 @@ def _uses(world: World, edge: Edge, spans: Spans) -> int:
 
 def _sending(world: World, rid: str) -> Spans:
     """The minutes ``rid`` sent requests: while it existed and was not itself stopped, deleted or
-    crashed. A caller whose own dependency is down still tries (and fails): it keeps sending.
-    Its state at each minute is replayed from the ledger's changes, dated ones before the
-    episode included."""
+    crashed. A caller whose own dependency is down still tries (and fails): it keeps sending."""
+    return _while(world, rid, lambda state: own_health(state, world.now) != "down")
+
+
+def _while(world: World, rid: str, holds: Callable[[Resource], bool]) -> Spans:
+    """The minutes ``rid``'s state made ``holds`` true, replayed from the ledger's changes, dated
+    ones before the episode included (before the first change, the state it replaced)."""
     moves = sorted((c for c in world.ledger.changes if c.resource == rid), key=lambda c: c.time)
     state = world.resources[rid].copy()
     for move in reversed(moves):
         assign(state, move.field, move.before)
     spans: Spans = []
-    since: int | None = _EVER
+    since = _EVER if holds(state) else None
     for move in moves:
         assign(state, move.field, move.after)
-        up = own_health(state, move.time) != "down"
-        if up and since is None:
-            since = move.time
-        elif not up and since is not None:
+        if holds(state):
+            since = move.time if since is None else since
+        elif since is not None:
             spans.append((since, move.time))
             since = None
     if since is not None:
@@ -105,29 +109,10 @@ def _names_of(world: World, rid: str, spans: Spans) -> list[tuple[str, Spans]]:
     records |= {c.resource for c in world.ledger.changes if c.field == "target" and rid in (c.before, c.after)}
     found = []
     for record in sorted(records):
-        pointed = _intersect(spans, _targeting(world, record, rid))
+        pointed = _intersect(spans, _while(world, record, lambda state: state.attrs["target"] == rid))
         if pointed:
             found.append((record, pointed))
     return found
-
-
-def _targeting(world: World, record: str, rid: str) -> Spans:
-    """The minutes ``record`` targeted ``rid``, from its target's history (before the first
-    change, the target that change replaced; with no change, the target it has)."""
-    moves = sorted((c for c in world.ledger.changes if c.resource == record and c.field == "target"),
-                   key=lambda c: c.time)
-    target = moves[0].before if moves else world.resources[record].attrs["target"]
-    spans: Spans = []
-    since = _EVER if target == rid else None
-    for move in moves:
-        if move.after == rid and since is None:
-            since = move.time
-        elif move.after != rid and since is not None:
-            spans.append((since, move.time))
-            since = None
-    if since is not None:
-        spans.append((since, -_EVER))
-    return spans
 
 
 def _intersect(a: Spans, b: Spans) -> Spans:
