@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from ..errors import ToolError
 from ..logbook import lines_between
-from ..resources import KINDS
+from ..replication import Channel, records, reported, status, stream, writes_per_hour
+from ..resources import KINDS, Resource
 from ..world import DAY, World, clock
 from .checks import line
 
 __all__ = ["TOOLS"]
 
 _PAGE = 40
+# Attributes the simulator keeps that no console shows: invented rows count as records, and a
+# database's write rate shows only as its record count grows.
+_UNSHOWN = frozenset({"fabricated_records", "writes_per_hour"})
 _MAX_WINDOW = 30 * DAY
 
 
@@ -84,8 +88,11 @@ def describe(world: World, /, resource: str) -> str:
         f"env: {res.env}  region: {res.region}  owner: {res.owner}  monthly cost: ${res.monthly_cost:,.0f}",
         f"lifecycle: {res.lifecycle}  health: {health}  deletion protection: {'on' if res.protected else 'off'}",
     ]
-    parts += [f"{key}: {clock(value) if key.endswith('_at') and value else _show(value)}"
-              for key, value in res.attrs.items() if key != "fabricated_records"]
+    live = _replication(world, res, "describe") if res.kind == "database" else {}
+    parts += [f"{key}: {live[key] if key in live else clock(value) if key.endswith('_at') and value else _show(value)}"
+              for key, value in res.attrs.items() if key not in _UNSHOWN]
+    if live.get("replication"):
+        parts.append(f"replication: {live['replication']}")
     parts += _containment(world, res.id)
     uses = [f"  {e.kind} {e.provider} ({world.resources[e.provider].name}, {world.resources[e.provider].kind})"
             + ("" if e.hard else " [soft]")
@@ -114,8 +121,10 @@ def metrics(world: World, /, resource: str, window_minutes: int = 60) -> str:
              f"{requests} requests"]
     attrs = res.attrs
     if res.kind == "database":
-        parts.append(f"records: {attrs['records'] + attrs['fabricated_records']}  "
-                     f"replication lag: {attrs['replication_lag_minutes']} min")
+        live = _replication(world, res, "traffic")
+        parts.append(f"records: {live['records']}{live.get('writes', '')}  replication lag: {live['replication_lag']}")
+        if live.get("replication"):
+            parts.append(f"replication: {live['replication']}")
     elif res.kind == "fleet":
         parts.append(f"servers in service: {attrs['servers']}")
     elif res.kind == "queue":
@@ -202,6 +211,20 @@ def resolve(world: World, /, name: str) -> str:
     if not record.attrs["target"]:
         hops.append("(no target: the record is empty)")
     return " -> ".join(hops)
+
+
+def _replication(world: World, res: Resource, channel: Channel) -> dict[str, str]:
+    """A database's record count, lag and replication status now, as ``channel`` reports them
+    (`blastradius.envs.replication`): the same figures in describe and metrics at one minute."""
+    if not reported(world, res, channel):
+        hidden = "not reported (self-managed host)"
+        return {"records": hidden, "replication_lag_minutes": hidden, "replication_lag": hidden}
+    lag, rate = stream(world, res.id).lag, writes_per_hour(world, res.id)
+    return {"records": str(records(world, res.id)),
+            "writes": f" (taking ~{rate} writes an hour)" if rate else "",
+            "replication_lag_minutes": "not reported" if lag is None else str(lag),
+            "replication_lag": "not reported" if lag is None else f"{lag} min",
+            "replication": status(world, res.id)}
 
 
 def _containment(world: World, rid: str) -> list[str]:
