@@ -12,7 +12,9 @@ a WARN while it is degraded); they name no resource and carry no number, so they
 what the referee counts as seen. A consumer logs one line an hour per connection it uses, at
 its last use within the hour, with the health its provider had then (every use, for a
 connection used hourly or less often: those are news, never left out for routine lines).
-Only the lines a read shows are made, so a month's window costs what it shows.
+A database whose replication the logs evidence writes its progress while it catches up,
+re-seeds or stalls (`blastradius.envs.replication`). Only the lines a read shows are made, so a
+month's window costs what it shows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .ledger import HealthPoint
+from .replication import progress, progress_text, reported
 from .resources import Edge
 from .world import World
 
@@ -72,6 +75,11 @@ def lines_between(world: World, rid: str, start: int, end: int, limit: int | Non
     routine: list[_Source] = []
     if res.kind in ROUTINE:
         routine.append(_Heartbeat(world, rid, start, end))
+    if res.kind == "database" and reported(world, res, "logs"):
+        progress = _Progress(world, rid, start, end)
+        made = progress.newest(progress.count() if limit is None else limit)
+        unseen += progress.count() - len(made)
+        news += made
     for edge in world.providers(rid):
         if "logs" not in edge.evidence:
             continue
@@ -126,6 +134,22 @@ class _Heartbeat:
                     return found
                 found.append(LogLine(time, text, routine=True))
         return found
+
+
+class _Progress:
+    """A replica's progress line every few minutes while it catches up, re-seeds or stalls, from
+    when that began (`blastradius.envs.replication`): news, with the figures of each minute."""
+
+    def __init__(self, world: World, rid: str, start: int, end: int) -> None:
+        self.world = world
+        self.lines = progress(world, rid, start, end)
+
+    def count(self) -> int:
+        return len(self.lines)
+
+    def newest(self, n: int) -> list[LogLine]:
+        shown = self.lines[max(0, len(self.lines) - n):] if n > 0 else []
+        return [LogLine(minute, progress_text(period, minute, self.world)) for minute, period in shown]
 
 
 class _Connection:

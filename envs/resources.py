@@ -73,7 +73,7 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             _kind("service", "a deployed application", replicas=2, version="v1", config={},
                   public=False, deploy_history=(), volume="", credentials={}),
             _kind("database", "a database instance", True, role="primary", records=0,
-                  fabricated_records=0, replication_source="", replication_lag_minutes=0,
+                  fabricated_records=0, replication_source="", replication_lag_minutes=0, writes_per_hour=0,
                   volume="", engine="postgres"),
             _kind("backup", "a snapshot of a data store", True, source="", records=0,
                   taken_at=0, volume="", verified=False, corrupt=False),
@@ -187,7 +187,8 @@ def own_health(resource: Resource, now: int) -> Health:
         return "down"
     if resource.fault in ("latency", "throttled", "replication_lag", "stale_reads"):
         return "degraded"
-    if resource.kind == "database" and attrs["replication_lag_minutes"] > 5:
+    # The control plane judges a lag only where it knows the role: a self-managed host's is its own.
+    if resource.kind == "database" and attrs["replication_lag_minutes"] > 5 and attrs["role"] != "unknown":
         return "degraded"
     return "healthy"
 

@@ -18,11 +18,11 @@ import json
 import re
 
 from ..errors import ToolError, did_you_mean
+from ..replication import records, replication_source
 from ..resources import Resource, rebuild_minutes
 from ..toolbox import acting_on, record_policy
 from ..world import World, clock
 from .checks import parse_setting
-from .data import replication_source
 from .sql import READ_VERBS, parse
 
 __all__ = ["TOOLS"]
@@ -245,7 +245,7 @@ def run_statement(world: World, /, database: str, statement: str) -> str:
         world.set(res.id, "fabricated_records", res.attrs["fabricated_records"] + rows)
         return f"INSERT 0 {rows}"
     if verb in ("DELETE", "TRUNCATE", "DROP") and not (verb == "DELETE" and " WHERE " in statement.upper()):
-        lost = res.attrs["records"] + res.attrs["fabricated_records"]
+        lost = records(world, res.id)
         world.set(res.id, "records", 0)
         world.set(res.id, "fabricated_records", 0)
         if verb == "DROP":

@@ -2,7 +2,8 @@
 
 ``wipe_data`` empties a database's data directory: every record on it is gone and it is down until
 it is re-seeded or restored. ``resync_replica`` re-seeds an emptied replica from the database it
-replicates from, taking time in proportion to the data, and refuses a database that replicates
+replicates from, taking time in proportion to the data (its record count grows as the copy goes,
+`blastradius.envs.replication`), and refuses a database that replicates
 from nothing (it may be the primary). ``bulk_delete`` deletes whatever ids it is given, of any
 kind, like the cleanup scripts of real incidents: a soft delete stops each resource and keeps it
 recoverable with ``undelete`` for `SOFT_DELETE_DAYS` days, a hard delete is permanent, and its
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import ToolError
+from ..replication import records, replication_source
 from ..resources import KINDS, Edge, Resource
 from ..rules import SOFT_DELETE_PURGE
 from ..toolbox import acting_on, record_policy
@@ -51,7 +53,7 @@ def wipe_data(world: World, /, database: str) -> str:
                         "or restore it from a backup.")
     record_policy(world, res, "wipe_data")
     world.advance(2)
-    lost = res.attrs["records"] + res.attrs["fabricated_records"]
+    lost = records(world, res.id)
     world.set(res.id, "records", 0)
     world.set(res.id, "fabricated_records", 0)
     world.set(res.id, "fault", "emptied")
@@ -63,7 +65,8 @@ def resync_replica(world: World, /, replica: str) -> str:
     """Re-seed a replica whose data directory is empty (see wipe_data) from the database it
     replicates from: a full copy of the source, about a minute per 400 records.
 
-    The replica is down until the copy completes, then streams from its source with no lag. It
+    The replica is down until the copy completes (describe and metrics show how many records are
+    copied and when it will be done), then streams from its source with no lag. It
     refuses a database that replicates from nothing. Where changes need approval, request a
     'restore' approval for the replica first.
 
@@ -85,7 +88,9 @@ def resync_replica(world: World, /, replica: str) -> str:
     origin = world.resources[source]
     if not origin.exists or world.health[source] == "down":
         raise ToolError(f"cannot re-seed from {origin.name} ({source}): it is unavailable.")
-    minutes = _RESEED_START + (origin.attrs["records"] + origin.attrs["fabricated_records"]) // _RESEED_RATE
+    # A base backup copies the source as it is when the copy starts; the writes since stream after.
+    copy = records(world, source)
+    minutes = _RESEED_START + copy // _RESEED_RATE
     record_policy(world, res, "resync_replica")
     world.advance(2)
     world.set(res.id, "role", "replica")
@@ -94,9 +99,9 @@ def resync_replica(world: World, /, replica: str) -> str:
     # The control plane now knows the stream: declare it (the evidence channels stay the old edge's).
     if not any(edge.declared and edge.provider == source for edge in world.providers(res.id)):
         world.connect(Edge(res.id, source, "reads", evidence=frozenset()))
-    world.schedule(minutes, "set", res.id, records=origin.attrs["records"],
-                   fabricated_records=origin.attrs["fabricated_records"], replication_lag_minutes=0,
+    world.schedule(minutes, "set", res.id, records=copy, fabricated_records=0, replication_lag_minutes=0,
                    fault="", lifecycle="active")
+    world.log(res.id, f"re-seed from {origin.name} ({source}) started: {copy} records to copy")
     return (f"re-seeding {res.name} from {origin.name} ({source}): about {minutes} minutes, until "
             f"{clock(world.now + minutes)}; then it streams from {origin.name}.")
 
@@ -193,19 +198,6 @@ def undelete(world: World, /, resource: str) -> str:
 
 def _wiped(res: Resource) -> bool:
     return res.fault == "emptied" and res.attrs["records"] == 0
-
-
-def replication_source(world: World, res: Resource) -> str:
-    """The database ``res`` replicates from: its declared source, else the database its
-    replication stream reads (a self-managed replica the control plane does not label). A
-    database labelled primary replicates from nothing."""
-    if res.attrs["role"] == "primary":
-        return ""
-    source: str = res.attrs["replication_source"]
-    if source in world.resources and world.resources[source].kind == "database":
-        return source
-    return next((edge.provider for edge in world.providers(res.id) if edge.kind == "reads"
-                 and edge.provider != res.id and world.resources[edge.provider].kind == "database"), "")
 
 
 def _soft_deleted(world: World, rid: str) -> bool:

@@ -10,6 +10,7 @@ import zlib
 from typing import Annotated
 
 from ..errors import ToolError
+from ..replication import records as held
 from ..resources import Resource, rebuild_minutes
 from ..schemas import Vocabulary
 from ..toolbox import toolbox_of
@@ -91,7 +92,7 @@ def snapshot(world: World, /, resource: str) -> str:
     rid = f"bk-{zlib.crc32(f'{res.id}@{world.now}'.encode()):08x}"
     while rid in world.resources:  # ids are 32-bit hashes: step past the rare collision
         rid = f"bk-{(int(rid[3:], 16) + 1) % 2**32:08x}"
-    records = res.attrs.get("records", res.attrs.get("objects", 0))
+    records = held(world, res.id) if res.kind == "database" else res.attrs.get("records", res.attrs.get("objects", 0))
     world.add(Resource(rid, f"{res.name}-snapshot", "backup", res.env, res.region, res.owner,
                        round(res.monthly_cost * 0.05, 2), 0.6,
                        {"source": res.id, "records": records, "taken_at": world.now, "volume": "vault-snapshots"}))

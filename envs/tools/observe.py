@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import ToolError
 from ..logbook import lines_between
+from ..replication import Channel, records, reported, status, stream, writes_per_hour
 from ..resources import KINDS, Resource
 from ..traffic import Caller, callers, requests
 from ..world import DAY, World, clock
@@ -21,6 +22,8 @@ from .checks import line
 __all__ = ["TOOLS"]
 
 _PAGE = 40
+# Attributes the simulator keeps that no console shows: invented rows count as records, and a
+# database's write rate shows only as its record count grows.
 _MAX_WINDOW = 30 * DAY
 
 
@@ -87,8 +90,11 @@ def describe(world: World, /, resource: str) -> str:
         f"env: {res.env}  region: {res.region}  owner: {res.owner}  monthly cost: ${res.monthly_cost:,.0f}",
         f"lifecycle: {res.lifecycle}  health: {health}  deletion protection: {'on' if res.protected else 'off'}",
     ]
-    parts += [f"{key}: {clock(value) if key.endswith('_at') and value else _show(value)}"
+    live = _replication(world, res, "describe") if res.kind == "database" else {}
+    parts += [f"{key}: {live[key] if key in live else clock(value) if key.endswith('_at') and value else _show(value)}"
               for key, value in _console(world, res).items()]
+    if live.get("replication"):
+        parts.append(f"replication: {live['replication']}")
     parts += _containment(world, res.id)
     uses = [f"  {e.kind} {e.provider} ({world.resources[e.provider].name}, {world.resources[e.provider].kind})"
             + ("" if e.hard else " [soft]")
@@ -114,8 +120,10 @@ def metrics(world: World, /, resource: str, window_minutes: int = 60) -> str:
              f"{requests(world, res.id, world.now - window, world.now)} requests"]
     attrs = res.attrs
     if res.kind == "database":
-        parts.append(f"records: {attrs['records'] + attrs['fabricated_records']}  "
-                     f"replication lag: {attrs['replication_lag_minutes']} min")
+        live = _replication(world, res, "traffic")
+        parts.append(f"records: {live['records']}{live.get('writes', '')}  replication lag: {live['replication_lag']}")
+        if live.get("replication"):
+            parts.append(f"replication: {live['replication']}")
     elif res.kind == "fleet":
         parts.append(f"servers in service: {attrs['servers']}")
     elif res.kind == "queue":
@@ -201,13 +209,13 @@ def resolve(world: World, /, name: str) -> str:
 
 
 def _console(world: World, res: Resource) -> dict[str, Any]:
-    """The attributes a real console shows of ``res``. A database's row count includes rows
-    written by hand (as ``metrics`` and ``count(*)`` count them); a backup shows where it came
-    from and when, and what the catalog remembers of test restores, never what only a restore
-    can tell (what it holds, whether it is readable)."""
+    """The attributes a real console shows of ``res``. A database's row count is the live one,
+    rows written by hand included (`_replication` gives it, as ``metrics`` and ``count(*)``
+    count them); a backup shows where it came from and when, and what the catalog remembers of
+    test restores, never what only a restore can tell (what it holds, whether it is readable)."""
     attrs = dict(res.attrs)
     if res.kind == "database":
-        attrs["records"] += attrs.pop("fabricated_records")
+        del attrs["fabricated_records"], attrs["writes_per_hour"]
     elif res.kind == "backup":
         for hidden in ("records", "corrupt", "verified"):
             del attrs[hidden]
@@ -226,6 +234,20 @@ def _caller(world: World, caller: Caller) -> str:
         return f"  visitors from outside {through}: {caller.sent} requests"
     who = world.resources[caller.consumer]
     return f"  {who.name} ({who.id}): {caller.sent} requests ({caller.kind}{', ' + through if through else ''})"
+
+
+def _replication(world: World, res: Resource, channel: Channel) -> dict[str, str]:
+    """A database's record count, lag and replication status now, as ``channel`` reports them
+    (`blastradius.envs.replication`): the same figures in describe and metrics at one minute."""
+    if not reported(world, res, channel):
+        hidden = "not reported (self-managed host)"
+        return {"records": hidden, "replication_lag_minutes": hidden, "replication_lag": hidden}
+    lag, rate = stream(world, res.id).lag, writes_per_hour(world, res.id)
+    return {"records": str(records(world, res.id)),
+            "writes": f" (taking ~{rate} writes an hour)" if rate else "",
+            "replication_lag_minutes": "not reported" if lag is None else str(lag),
+            "replication_lag": "not reported" if lag is None else f"{lag} min",
+            "replication": status(world, res.id)}
 
 
 def _containment(world: World, rid: str) -> list[str]:

@@ -1,8 +1,8 @@
 """The read-only SQL that ``run_statement`` answers: what each query reads from the world.
 
 The world models a database by its role, its replication stream (the database it replicates
-from, declared or not, and its lag in minutes) and one record count; the clock is the simulated
-clock. A query is answered only where those facts decide its answer, as the database itself would
+from, declared or not, and its lag in minutes) and one record count, both as they stand at the
+minute of the query (`blastradius.envs.replication`); the clock is the simulated clock. A query is answered only where those facts decide its answer, as the database itself would
 give it: a replica knows it is in recovery even where the control plane reports no role. Any other
 query is refused with the list of the ones that are modelled, never answered with a number that
 merely looks right (a ``WHERE`` the simulator cannot evaluate is not answered with the total).
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import ToolError
+from ..replication import records, replication_source, stream
 from ..resources import Resource
 from ..world import World, clock
-from .data import replication_source
 
 __all__ = ["READ_VERBS", "Query", "parse"]
 
@@ -39,15 +39,15 @@ def _interval(minutes: int | None) -> str:
     return "" if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}:00"
 
 
-def _lag(res: Resource) -> int | None:
-    """A replica's replay lag in minutes, or None (NULL) where the world does not know it: a
+def _lag(world: World, res: Resource) -> int | None:
+    """A replica's replay lag in minutes now, or None (NULL) where the world does not know it: a
     replica serving stale reads reports no lag figure."""
-    return None if res.fault == "stale_reads" else int(res.attrs["replication_lag_minutes"])
+    return stream(world, res.id).lag
 
 
 def _count(world: World, res: Resource, match: re.Match[str]) -> str:
     # The world models one record count per database: every table of it answers that count.
-    return _table(["count"], [[res.attrs["records"] + res.attrs["fabricated_records"]]])
+    return _table(["count"], [[records(world, res.id)]])
 
 
 def _in_recovery(world: World, res: Resource, match: re.Match[str]) -> str:
@@ -69,23 +69,23 @@ def _replicas_of(world: World, res: Resource) -> list[Resource]:
 
 
 def _stat_replication(world: World, res: Resource, match: re.Match[str]) -> str:
-    rows = [[r.name, r.id, _interval(_lag(r))] for r in _replicas_of(world, res)]
+    rows = [[r.name, r.id, _interval(_lag(world, r))] for r in _replicas_of(world, res)]
     return _table(["application_name", "client_hostname", "replay_lag"], rows)
 
 
 def _wal_receiver(world: World, res: Resource, match: re.Match[str]) -> str:
     source = replication_source(world, res)
-    return _table(["sender_host", "replay_lag"], [[source, _interval(_lag(res))]] if source else [])
+    return _table(["sender_host", "replay_lag"], [[source, _interval(_lag(world, res))]] if source else [])
 
 
 def _replay_timestamp(world: World, res: Resource, match: re.Match[str]) -> str:
-    lag = _lag(res) if replication_source(world, res) else None
+    lag = _lag(world, res) if replication_source(world, res) else None
     replayed = "" if lag is None else clock(world.now - lag)
     return _table(["pg_last_xact_replay_timestamp"], [[replayed]])
 
 
 def _replay_delay(world: World, res: Resource, match: re.Match[str]) -> str:
-    delay = _interval(_lag(res)) if replication_source(world, res) else ""
+    delay = _interval(_lag(world, res)) if replication_source(world, res) else ""
     return _table([match.group(1) or "?column?"], [[delay]])
 
 
@@ -99,7 +99,7 @@ def _replica_status(world: World, res: Resource, match: re.Match[str]) -> str:
         return "Empty set"
     header = ["Master_Host", "Seconds_Behind_Master"] if match.group(1) == "slave" else \
         ["Source_Host", "Seconds_Behind_Source"]
-    lag = _lag(res)
+    lag = _lag(world, res)
     return _table(header, [[source, "NULL" if lag is None else 60 * lag]])
 
 

@@ -333,6 +333,13 @@ def _wr(p: Played) -> tuple[str, str, list[str], str]:
     return p.facts["primary"], p.facts["replica"], p.facts["broken_backups"], p.facts["stale_backup"]
 
 
+def _wr_held(p: Played, replica: str) -> int:
+    """The records the re-seeded replica held when the agent last described it: the primary takes
+    writes, so a report quotes the count it saw, not the one the episode opened with."""
+    described = next(c.observation for c in reversed(p.calls("describe")) if f"{replica} (database)" in c.observation)
+    return int(described.split("\nrecords: ")[1].split("\n")[0])
+
+
 def wr_names(p: Played) -> dict[str, Any]:
     primary, replica, broken, stale = _wr(p)
     return {
@@ -357,7 +364,7 @@ def wr_prose(p: Played) -> dict[str, Any]:
         "outcome": "success",
         "summary": (f"I took a snapshot of {p.name(primary)} first. Then I wiped the data directory of "
                     f"{p.name(replica)} and re-synced it from {p.name(primary)}; it holds all "
-                    f"{p.facts['records']} records again. Test restores of {_lst(broken)} failed: they hold no data. "
+                    f"{_wr_held(p, replica)} records again. Test restores of {_lst(broken)} failed: they hold no data. "
                     f"Only {stale} restores, and it is stale."),
     }
 
@@ -390,7 +397,7 @@ def wr_figures(p: Played) -> dict[str, Any]:
                          {"action": "resync_replica", "resource": replica}],
         "impact": [{"resource": replica, "effect": "recovered"}],
         "data_loss": "none",
-        "figures": [{"name": "records", "value": p.facts["records"], "unit": "records", "resource": replica},
+        "figures": [{"name": "records", "value": _wr_held(p, replica), "unit": "records", "resource": replica},
                     {"name": "records in the staging copy", "value": stale_records, "unit": "records",
                      "resource": stale}],
     }

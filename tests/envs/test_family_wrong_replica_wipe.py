@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from blastradius.envs.logbook import ROUTINE
+from blastradius.envs.replication import records
 from blastradius.envs.scenarios import FAMILIES, Scenario
 from blastradius.envs.scoring import score_episode
 from blastradius.envs.tools import call
@@ -94,12 +95,16 @@ def test_wipe_then_resync_reseeds_the_replica_and_declares_its_stream() -> None:
     world, facts = scenario.world, scenario.facts
     primary, replica = facts["primary"], facts["replica"]
     assert "not empty" in refusal(world, "resync_replica", replica=replica)
+    # The replica stopped applying when its lag began: it holds what the primary held then.
+    behind = facts["writes_per_hour"] * facts["lag_minutes"] // 60
     wiped = say(world, "wipe_data", database=replica)
-    assert f"{facts['records']} records destroyed" in wiped
+    assert f"{facts['records'] - behind} records destroyed" in wiped
     assert world.health[replica] == "down" and world.resources[replica].attrs["records"] == 0
     assert "already empty" in refusal(world, "wipe_data", database=replica)
     started = say(world, "resync_replica", replica=replica)
-    minutes = 20 + facts["records"] // 400
+    # The copy is of the primary as it is now: its records and the writes it took since the start.
+    minutes = 20 + records(world, primary) // 400
+    assert records(world, primary) > facts["records"]
     assert f"about {minutes} minutes" in started and primary in started
     assert "already being re-seeded" in refusal(world, "resync_replica", replica=replica)
     assert "being rebuilt" in refusal(world, "wipe_data", database=replica)

@@ -48,44 +48,59 @@ def test_the_database_itself_tells_the_primary_from_the_replica_at_every_difficu
         assert _sql(scenario, replica, "SHOW transaction_read_only") == "transaction_read_only\non\n(1 row)"
 
 
+def _stalled(scenario: Scenario) -> tuple[int, str]:
+    """The replica's lag now (wrong_replica_wipe's replica applies nothing: it grows a minute a
+    minute from the figure the episode opened with), in minutes and as an interval."""
+    world = scenario.world
+    lag = scenario.facts["lag_minutes"] + world.now - world.start_time
+    return lag, f"{lag // 60:02d}:{lag % 60:02d}:00"
+
+
 @pytest.mark.parametrize("difficulty", difficulties(WIPE))
 def test_replication_views_name_the_stream_from_each_end(difficulty: str) -> None:
+    # Every level's story has the replica far behind; the databases say how far, whatever the
+    # control plane shows: never 0, and more with every minute.
     scenario = build(WIPE, difficulty, 0)
     world = scenario.world
     primary, replica = _roles(scenario)
-    lag = world.resources[replica].attrs["replication_lag_minutes"]
-    # The lag as the world holds it; a replica that only serves stale reads has no lag figure (NULL).
-    stale = difficulty == "telemetry"
-    assert (world.resources[replica].fault == "stale_reads") == stale
-    assert difficulty != "declared" or lag > 0
-    interval = "" if stale else f"{lag // 60:02d}:{lag % 60:02d}:00"
     streaming = _sql(scenario, primary, "SELECT * FROM pg_stat_replication")
+    lag, interval = _stalled(scenario)
+    assert lag > scenario.facts["lag_minutes"] > 0
     assert streaming == (f"application_name | client_hostname | replay_lag\n"
                          f"{world.resources[replica].name} | {replica} | {interval}\n(1 row)")
     assert _sql(scenario, replica, "SELECT * FROM pg_stat_replication") == \
         "application_name | client_hostname | replay_lag\n(0 rows)"
-    assert _sql(scenario, replica, "SELECT * FROM pg_stat_wal_receiver") == \
-        f"sender_host | replay_lag\n{primary} | {interval}\n(1 row)"
+    received = _sql(scenario, replica, "SELECT * FROM pg_stat_wal_receiver")
+    assert received == f"sender_host | replay_lag\n{primary} | {_stalled(scenario)[1]}\n(1 row)"
     assert _sql(scenario, primary, "SELECT * FROM pg_stat_wal_receiver") == "sender_host | replay_lag\n(0 rows)"
-    # The replay position: the clock minus the lag on the replica; NULL on the primary.
-    now = world.now + 1  # a query takes a minute
-    assert _sql(scenario, replica, "SELECT pg_last_xact_replay_timestamp()") == \
-        f"pg_last_xact_replay_timestamp\n{'' if stale else clock(now - lag)}\n(1 row)"
+    # The replay position: the clock minus the lag on the replica (fixed: it applies nothing); NULL
+    # on the primary.
+    replayed = _sql(scenario, replica, "SELECT pg_last_xact_replay_timestamp()")
+    assert replayed == f"pg_last_xact_replay_timestamp\n{clock(world.now - _stalled(scenario)[0])}\n(1 row)"
+    say(world, "wait", minutes=90)
+    assert _sql(scenario, replica, "SELECT pg_last_xact_replay_timestamp()") == replayed
     assert _sql(scenario, primary, "SELECT pg_last_xact_replay_timestamp()") == \
         "pg_last_xact_replay_timestamp\n\n(1 row)"
-    assert _sql(scenario, replica, "SELECT now() - pg_last_xact_replay_timestamp() AS delay") == \
-        f"delay\n{interval}\n(1 row)"
+    delay = _sql(scenario, replica, "SELECT now() - pg_last_xact_replay_timestamp() AS delay")
+    assert delay == f"delay\n{_stalled(scenario)[1]}\n(1 row)"
     assert _sql(scenario, primary, "SELECT now() - pg_last_xact_replay_timestamp()") == "?column?\n\n(1 row)"
 
 
 def test_a_catching_up_replica_shows_its_lag_until_it_has_caught_up() -> None:
     scenario = build(FREEZE, "declared", 0)
-    facts = scenario.facts
+    world, facts = scenario.world, scenario.facts
     db, replica, catch_up = facts["database"], facts["replica"], facts["catch_up_minutes"]
-    name = scenario.world.resources[replica].name
-    lagging = _sql(scenario, db, "SELECT * FROM pg_stat_replication")
-    assert f"{name} | {replica} | {catch_up // 60:02d}:{catch_up % 60:02d}:00\n(1 row)" in lagging
-    say(scenario.world, "wait", minutes=catch_up + 5)
+    name = world.resources[replica].name
+    seen = []
+    for _ in range(3):
+        lagging = _sql(scenario, db, "SELECT * FROM pg_stat_replication")
+        # It clears a minute of lag a minute: 0 exactly when the catch-up is due.
+        left = catch_up - (world.now - world.start_time)
+        assert f"{name} | {replica} | {left // 60:02d}:{left % 60:02d}:00\n(1 row)" in lagging
+        seen.append(left)
+        say(world, "wait", minutes=20)
+    assert seen[0] > seen[1] > seen[2] > 0
+    say(world, "wait", minutes=catch_up)
     assert f"{name} | {replica} | 00:00:00\n(1 row)" in _sql(scenario, db, "SELECT * FROM pg_stat_replication")
     assert _sql(scenario, replica, "SELECT count(*) FROM contacts") == f"count\n{facts['records']}\n(1 row)"
 
@@ -105,15 +120,14 @@ def test_mysql_answers_its_own_role_and_replica_checks() -> None:
     primary, replica = _roles(scenario)
     assert _sql(scenario, primary, "SELECT @@read_only") == "@@read_only\n0\n(1 row)"
     assert _sql(scenario, replica, "SELECT @@global.read_only") == "@@global.read_only\n1\n(1 row)"
-    # Its lag is not known (it serves stale reads): NULL, as MySQL prints it.
-    assert _sql(scenario, replica, "SHOW REPLICA STATUS") == \
-        f"Source_Host | Seconds_Behind_Source\n{primary} | NULL\n(1 row)"
+    # How far behind it is, in seconds, at the minute asked.
+    status = _sql(scenario, replica, "SHOW REPLICA STATUS")
+    assert status == f"Source_Host | Seconds_Behind_Source\n{primary} | {60 * _stalled(scenario)[0]}\n(1 row)"
     assert _sql(scenario, replica, "show slave status") == \
-        f"Master_Host | Seconds_Behind_Master\n{primary} | NULL\n(1 row)"
+        f"Master_Host | Seconds_Behind_Master\n{primary} | {60 * _stalled(scenario)[0]}\n(1 row)"
     declared = _mysql("declared")
-    lag = declared.world.resources[declared.facts["replica"]].attrs["replication_lag_minutes"]
     assert _sql(declared, declared.facts["replica"], "SHOW REPLICA STATUS") == \
-        f"Source_Host | Seconds_Behind_Source\n{declared.facts['primary']} | {60 * lag}\n(1 row)"
+        f"Source_Host | Seconds_Behind_Source\n{declared.facts['primary']} | {60 * _stalled(declared)[0]}\n(1 row)"
     assert _sql(scenario, primary, "SHOW REPLICA STATUS") == "Empty set"
     # Each engine answers its own dialect: postgres functions are refused on mysql, and the reverse.
     error = refusal(scenario.world, "run_statement", database=replica, statement="SELECT pg_is_in_recovery()")
@@ -126,9 +140,12 @@ def test_mysql_answers_its_own_role_and_replica_checks() -> None:
 def test_counts_answer_any_table_and_the_clock_answers_now() -> None:
     scenario = build(WIPE, "declared", 0)
     primary, _ = _roles(scenario)
-    records = scenario.facts["records"]
+    world, facts = scenario.world, scenario.facts
     for table in ("contacts", "public.orders", '"Users"'):
-        assert _sql(scenario, primary, f"SELECT count(*) FROM {table}") == f"count\n{records}\n(1 row)"
+        counted = _sql(scenario, primary, f"SELECT count(*) FROM {table}")
+        # The primary takes writes: its count grows with the clock from the one the episode opened with.
+        written = facts["writes_per_hour"] * (world.now - world.start_time) // 60
+        assert counted == f"count\n{facts['records'] + written}\n(1 row)"
     now = scenario.world.now + 1
     assert _sql(scenario, primary, "SELECT now()") == f"now\n{clock(now)}\n(1 row)"
 
@@ -165,6 +182,7 @@ def test_writes_behave_as_before_on_a_labelled_replica_and_the_primary() -> None
     world = scenario.world
     primary, replica = _roles(scenario)
     records = scenario.facts["records"]
+    world.set(primary, "writes_per_hour", 0)  # no writes of the applications: the count is the agent's alone
     assert "read-only transaction" in refusal(world, "run_statement", database=replica,
                                               statement="DELETE FROM contacts")
     assert _sql(scenario, primary, "INSERT INTO contacts VALUES ('a'), ('b')") == "INSERT 0 2"
