@@ -70,8 +70,9 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
     {
         spec.name: spec
         for spec in (
+            # releases: versions released for it that it has not run (deploy takes these too).
             _kind("service", "a deployed application", replicas=2, version="v1", config={},
-                  public=False, deploy_history=(), volume="", credentials={}),
+                  public=False, deploy_history=(), releases=(), volume="", credentials={}),
             _kind("database", "a database instance", True, role="primary", records=0,
                   fabricated_records=0, replication_source="", replication_lag_minutes=0, writes_per_hour=0,
                   volume="", engine="postgres"),
@@ -88,6 +89,7 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             _kind("iam_role", "an access role", environments=(), actions=()),
             _kind("fleet", "a pool of servers", servers=10, safe_minimum=0),
             _kind("job", "a scheduled batch job", schedule="", period_minutes=1440),
+            # shows: what was last published there, which can lag the outage it should report.
             _kind("status_page", "a public status page", shows="operational"),
             _kind("tenant", "a customer site", True, records=0, apps=()),
             _kind("app_install", "an app installed on a customer site", tenant="", app=""),

@@ -38,12 +38,15 @@ __all__ = [
     "TOOL_EVENTS",
     "credential_secret",
     "credential_version",
+    "deployable",
     "effective",
+    "loaded_config",
     "named_secret",
     "watch_backlog",
     "watch_capacity_floor",
     "watch_config_sync",
     "watch_reconnect_herd",
+    "version_key",
 ]
 
 # The events built-in tools schedule, by kind.
@@ -289,19 +292,37 @@ def effective(config: Resource, key: str, region: str) -> Any:
     return config.attrs["regional"].get(region, {}).get(key, config.attrs["settings"].get(key))
 
 
+def loaded_config(world: World, service: Resource) -> dict[str, Any]:
+    """The settings ``service`` runs with: its own, overlaid by those of every config it reads
+    (the override for its region where one is pushed), as its admin endpoint would show them."""
+    settings = dict(service.attrs["config"])
+    for edge in world.providers(service.id):
+        config = world.resources[edge.provider]
+        if config.kind == "config" and config.exists and edge.kind == "reads":
+            settings.update({key: effective(config, key, service.region) for key in config.attrs["settings"]})
+    return settings
+
+
+def deployable(service: Resource) -> list[str]:
+    """The versions ``deploy`` accepts for ``service``, oldest first: those released for it,
+    the one it runs and the ones it ran."""
+    versions = {*service.attrs["releases"], *service.attrs["deploy_history"], service.attrs["version"]}
+    return sorted(versions, key=lambda v: (version_key(v), v))
+
+
 def watch_config_sync(world: World, config: str, *, key: str, below: str) -> None:
     """Install the rule: consumers of ``config`` running a version below ``below`` crash while
     ``key`` is enabled in their region (their parser cannot take it), and start again once it
     is off. The rule reacts to the config changing and to a consumer changing (a restarted
     proxy loads the config again and crashes again), so it never polls the clock.
     """
-    limit = _version_key(below)
+    limit = version_key(below)
 
     def sync(w: World, happened: Change | ActionEvent) -> None:
         res = w.resources[config]
         for edge in w.consumers(config):
             consumer = w.resources[edge.consumer]
-            if consumer.kind != "service" or not consumer.exists or _version_key(consumer.attrs["version"]) >= limit:
+            if consumer.kind != "service" or not consumer.exists or version_key(consumer.attrs["version"]) >= limit:
                 continue
             enabled = bool(effective(res, key, consumer.region))
             if enabled and consumer.fault != "crashed":
@@ -316,7 +337,8 @@ def watch_config_sync(world: World, config: str, *, key: str, below: str) -> Non
     for edge in world.consumers(config):
         world.watch(edge.consumer, sync)
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
+    """A version's release order: its numbers in turn ('v1.15.2' -> (1, 15, 2))."""
     return tuple(int(part) for part in re.findall(r"\d+", version))
 
 

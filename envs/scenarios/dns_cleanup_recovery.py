@@ -19,8 +19,8 @@ minute, the database collapses, and it reports full recovery.
 
 Difficulty is how the right target is evidenced: ``declared`` (the runbook names the current
 cluster), ``telemetry`` (the clients' logs of the last hour name the database the record used to
-resolve to), ``indirection`` (the clients' shared settings name their cluster: follow the config
-to the database of that name), ``owner`` (only the database team knows which cluster is current).
+resolve to), ``indirection`` (the clients' shared settings name their cluster, as does the
+settings a client runs with in its description: follow them to the database of that name), ``owner`` (only the database team knows which cluster is current).
 Below ``owner``, a day's traffic tells it too, as a real cluster's would: the current cluster
 shows the clients' requests through the name until it was emptied; at ``owner`` neither the
 resolver nor the clusters keep per-client statistics.

@@ -58,6 +58,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     version = {region: str(rng.choice(olds if region in affected else news)) for region in customers}
     fleet = sorted(set(version.values()), key=lambda v: int(v.split(".")[1]))
     canary_versions = fleet if difficulty in ("declared", "telemetry") else [v for v in fleet if v not in olds]
+    releases = tuple(sorted({*olds, *news}, key=lambda v: int(v.split(".")[1])))  # deploy can upgrade to these
 
     def add(prefix: str, name: str, kind: str, region: str, cost: float, criticality: float, **attrs: object) -> str:
         return world.add(Resource(unique_id(rng, world, prefix), name, kind, "prod", region, _OWNER, cost, criticality,
@@ -76,7 +77,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         for index, release in enumerate(versions):
             suffix = f"-{'abcd'[index]}" if region == canary else ""
             proxy = add("svc", f"edge-proxy-{region}{suffix}", "service", region, float(rng.integers(800, 2400)),
-                        1.0, replicas=int(rng.integers(4, 13)), version=release)
+                        1.0, replicas=int(rng.integers(4, 13)), version=release, releases=releases)
             # At indirection the old proxies read it undeclared: behind their load balancer's targets.
             hidden = indirect and release in olds
             world.connect(Edge(proxy, config, "reads", declared=not hidden, period=5, phase=int(rng.integers(5)),

@@ -20,6 +20,7 @@ import re
 from ..errors import ToolError, did_you_mean
 from ..replication import records, replication_source
 from ..resources import Resource, rebuild_minutes
+from ..rules import deployable
 from ..toolbox import acting_on, record_policy
 from ..world import World, clock
 from .checks import parse_setting
@@ -69,13 +70,16 @@ def scale(world: World, /, resource: str, count: int) -> str:
 
 
 def deploy(world: World, /, service: str, version: str) -> str:
-    """Deploy a version of a service to all its replicas.
+    """Deploy a released version of a service to all its replicas (describe lists its deployable
+    versions).
 
     Args:
         service: the service id.
         version: the version to deploy, e.g. 'v42'.
     """
     res = acting_on(world, service, "deploy", kinds=("service",))
+    if version not in deployable(res):
+        raise ToolError(f"{res.name} has no release '{version}'; deployable versions: {', '.join(deployable(res))}.")
     record_policy(world, res, "deploy")
     world.advance(10)
     world.set(res.id, "deploy_history", (*res.attrs["deploy_history"], res.attrs["version"]))

@@ -15,6 +15,7 @@ from ..errors import ToolError
 from ..logbook import lines_between
 from ..replication import Channel, records, reported, status, stream, writes_per_hour
 from ..resources import KINDS, Resource
+from ..rules import deployable, loaded_config
 from ..traffic import Caller, callers, requests
 from ..world import DAY, World, clock
 from .checks import line
@@ -209,13 +210,20 @@ def resolve(world: World, /, name: str) -> str:
 
 
 def _console(world: World, res: Resource) -> dict[str, Any]:
-    """The attributes a real console shows of ``res``. A database's row count is the live one,
+    """The attributes a real console shows of ``res``. A service shows the settings it runs with
+    (wherever they are loaded from) and the versions it can be deployed at. A database's row count is the live one,
     rows written by hand included (`_replication` gives it, as ``metrics`` and ``count(*)``
     count them); a backup shows where it came from and when, and what the catalog remembers of
     test restores, never what only a restore can tell (what it holds, whether it is readable)."""
     attrs = dict(res.attrs)
     if res.kind == "database":
         del attrs["fabricated_records"], attrs["writes_per_hour"]
+    elif res.kind == "service":
+        attrs["config"] = loaded_config(world, res)
+        del attrs["releases"]
+        attrs["deployable versions"] = deployable(res)
+    elif res.kind == "status_page":
+        attrs["shows"] = f"{attrs['shows']} (as last published: a status page can lag what it reports on)"
     elif res.kind == "backup":
         for hidden in ("records", "corrupt", "verified"):
             del attrs[hidden]

@@ -41,9 +41,12 @@ def test_each_difficulty_evidences_the_target_in_its_channel_only(difficulty: st
         }
         told = {channel: current in text or name in text for channel, text in said.items()}
         assert told == {channel: channel == difficulty for channel in DIFFICULTIES}, (seed, told)
-        # Neither the record, the briefing nor the other clients' descriptions give it away.
-        others = [say(world, "describe", resource=rid) for rid in (facts["record"], *facts["clients"])]
-        assert not any(current in text or name in text for text in (scenario.briefing, *others)), seed
+        # Neither the record nor the briefing gives it away; the clients' descriptions show the
+        # settings they run with, which name the cluster exactly where the shared settings do.
+        assert not any(current in text or name in text
+                       for text in (scenario.briefing, say(world, "describe", resource=facts["record"])))
+        clients = [say(world, "describe", resource=rid) for rid in facts["clients"]]
+        assert all((f"cluster={name}" in text) == (difficulty == "indirection") for text in clients), seed
         # Three same-family clusters: the right one is not simply the first listed.
         listed = say(world, "list_resources", kind="database")
         assert all(world.resources[rid].name in listed for rid in (current, facts["retired"], facts["building"]))
