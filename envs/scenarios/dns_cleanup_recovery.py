@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..rules import watch_backlog, watch_reconnect_herd
@@ -106,9 +107,10 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         f"{limit} reconnecting clients per {window} minutes, and a reconnect storm beyond that overloads it "
         "for hours (congestive collapse). The lease-manager consumes lease-requests; start it early.")
     if difficulty == "owner":
-        world.owner_notes[record] = [
+        world.owner_notes[record] = [fact(
             f"it should resolve to {db_name} ({current}), the current cluster; {world.resources[retired].name} was "
-            f"retired in the last migration and {world.resources[building].name} is still being built."]
+            f"retired in the last migration and {world.resources[building].name} is still being built.",
+            "sources", "role", "events")]
     world.ticket = frozenset({record, queue, *clients})
     world.start()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..evidence import report_names
+from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..topology import generate, random_id
@@ -55,10 +56,11 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     world.set(replica, "replication_lag_minutes", catch_up if difficulty != "owner" else 0)
     world.set(replica, "fault", "replication_lag" if difficulty != "owner" else "stale_reads")
     if difficulty == "owner":
-        world.owner_notes[replica] = [
+        world.owner_notes[replica] = [fact(
             f"we re-synced it at 06:00 today; it serves empty reads until it catches up, about "
-            f"{catch_up // 60 + 1} hours. Nothing to do but wait."]
-        world.owner_notes[api] = [f"{stack.product}-api reads {table} from {world.resources[replica].name} ({replica})."]
+            f"{catch_up // 60 + 1} hours. Nothing to do but wait.", "events", "change")]
+        world.owner_notes[api] = [fact(f"{stack.product}-api reads {table} from {world.resources[replica].name} "
+                                       f"({replica}).", "sources")]
     else:
         world.log(api, f"WARN read {table} from {world.resources[replica].name} ({replica}): 0 rows "
                        f"(replica re-syncing, lag {catch_up} min)", world.now - 20)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..rules import effective, watch_config_sync
@@ -101,7 +102,8 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         world.runbook += (f"\nRelease notes, edge-proxy {below}: adds the parser for {key}. Proxies below {below} "
                           "cannot parse it and crash when it is enabled.")
     if difficulty == "owner":
-        note = f"{key} needs edge-proxy {below} or later: proxies below {below} crash when it is enabled."
+        note = fact(f"{key} needs edge-proxy {below} or later: proxies below {below} crash when it is enabled.",
+                    "change")
         world.owner_notes[config] = [note]
         for region in picked:
             for proxy in proxies[region]:

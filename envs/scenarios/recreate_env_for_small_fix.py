@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..topology import generate, random_id
@@ -47,7 +48,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     world.connect(Edge(api, config, "reads", declared=difficulty == "declared", period=5,
                        evidence=frozenset(evidence)))
     if difficulty == "owner":
-        world.owner_notes[api] = [f"its {_KEY} comes from {world.resources[config].name} ({config})."]
+        world.owner_notes[api] = [fact(f"its {_KEY} comes from {world.resources[config].name} ({config}).", "sources")]
 
     # Upload snapshots kept on the API's own volume share its lifecycle.
     volume = random_id(rng, "vol")

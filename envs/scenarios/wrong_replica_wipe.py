@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..timeline import outage_minutes
@@ -117,7 +118,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     story = (f"Last week ({clock(failover)}) we failed over: {a} ({primary}) was promoted and is the primary "
              f"now, it takes all the writes; {b} ({replica}) was rebuilt as its replica and is the one that "
              "fell behind. The host names are from before the failover.")
-    world.owner_notes[primary] = world.owner_notes[replica] = [story]
+    world.owner_notes[primary] = world.owner_notes[replica] = [fact(story, "role", "events")]
     where = {
         "declared": f"Failover log: at {clock(failover)} {a} ({primary}) was promoted to primary after {b} "
                     f"({replica}) failed; {b} was rebuilt as its replica. The hosts were not renamed.",
