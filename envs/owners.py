@@ -81,10 +81,9 @@ _COMPOUNDS = ((r"read[- ]only", "readonly"), (r"dry[- ]run", "dryrun"), (r"re-?s
               (r"it's", "it is"), (r"isn't", "is not"), (r"doesn't", "does not"))
 _NAMEISH = re.compile(r"[\w'/:]*[-.:/][\w'/:.-]*\w|\w*\d\w*")  # ids, host and DNS names, versions, figures
 _SUBJ = r"(?:it|this|that|they|these|those|the \w+(?: \w+)?|its \w+)"
-_USE = (r"(?:use|uses|using|read|reads|reading|call|calls|calling|depend|depends|depending|rely|relies|relying|"
-        r"consume|consumes|consuming|need|needs|needing|reference|references|talk|talks|talking|connect|connects|"
-        r"connecting|hit|hits|query|queries|querying|write|writes|writing|resolve|resolves|resolving|load|loads|"
-        r"loading|authenticate|authenticates|pull|pulls|pulling|access|accesses|accessing|touch|touches)")
+_USE = (r"(?:us(?:e|es|ed|ing)|read(?:s|ing)?|call\w*|depend\w*|rel(?:y|ies|ied|ying)|consum\w*|need\w*|"
+        r"referenc\w*|talk\w*|connect\w*|hit(?:s|ting)?|quer(?:y|ies|ying|ied)|writ(?:e|es|ing)|wrote|resolv\w*|"
+        r"load\w*|authenticat\w*|pull\w*|access\w*|touch\w*|fetch\w*|subscrib\w*|poll\w*|mount\w*|sync\w*)")
 _AUX = r"(?:do|does|did|will|would|can|could|should|might)"
 _UNITS = r"(?:servers?|nodes?|hosts?|instances?|machines?|boxes|links?|capacity)"
 
@@ -95,6 +94,7 @@ _PATTERNS: tuple[tuple[Topic, str], ...] = (
                   rf"(?:\s+(?!{_AUX}\b|it\b|this\b|that\b|they\b)\w+){{0,3}}?\s+(?:still\s+|currently\s+|ever\s+)?"
                   rf"{_USE}\b"),
     ("consumers", rf"\b(?:{_AUX}|is|are)\s+x\s+(?:\w+\s+)?{_USE}\b"),
+    ("consumers", rf"\b{_USE}\s+(?:on\s+|from\s+|to\s+|with\s+)?(?:it|this|that|them)\b(?!\s+(?:from|on)\b)"),
     ("consumers", rf"\b(?:is|are|was|were)\s+{_SUBJ}\s+(?:\w+\s+)?(?:used|read|called|needed|consumed|referenced|"
                   r"relied|depended|accessed|queried|in use|hit)\b"),
     ("consumers", r"\b(?:consumers?|dependents?|dependants?|downstream|callers?|clients?|users?|readers?|"
@@ -105,7 +105,7 @@ _PATTERNS: tuple[tuple[Topic, str], ...] = (
                   r"switch\w* (?:it )?off|kill|revoke|revoking|rotate|rotating|rotation)\b"),
     # Where its settings, reads or target come from: the resource is the subject of a use.
     ("sources", rf"\b{_AUX}\s+{_SUBJ}\s+(?:\w+\s+)?(?:read|use|call|load|get|pull|fetch|take|depend|rely|point|"
-                r"resolve|talk|connect|source|come)\b"),
+                r"resolve|talk|connect|source|come)\b(?!\s+(?:on\s+|from\s+|to\s+|with\s+)?(?:it|this|that|them)\b)"),
     ("sources", rf"\b(?:is|are)\s+{_SUBJ}\s+(?:\w+\s+)?(?:reading|loading|getting|pulling|fetching|pointing|"
                 r"resolving|talking|connecting|sourced|backed|configured|set)\b"),
     ("sources", r"\b(?:where|whence|comes? from|coming from|sources?|upstream|backed by|backing|"
@@ -113,20 +113,25 @@ _PATTERNS: tuple[tuple[Topic, str], ...] = (
                 r"(?:get|gets|read|reads|load|loads|pull|pulls|fetch|fetches) (?:\w+ ){0,3}from)\b"),
     ("sources", r"\b(?:which|what)\b[^?]*\b(?:config\w*|settings?|holds?|lives? (?:in|on|at)|stored|defined)\b"),
     # Its role.
-    ("role", r"\b(?:primary|primaries|replicas?|secondary|leader|follower|master|standby|writer|role|promoted|"
+    ("role", r"\b(?:primary|primaries|replica|secondary|leader|follower|master|standby|writer|role|promoted|"
              r"demoted|authoritative|canonical|source of truth)\b"),
-    ("role", r"\b(?:which|what)\b[^?]*\b(?:current|live|active|right|correct|real|newest|latest|retired)\b"),
-    ("role", r"\bwhich (?:one|host|box|server|node|cluster|database|db|instance|machine)\b"),
+    ("role", r"\b(?:which|what)\b[^?]*\b(?:current|live|active|right|correct|real|newest|latest)\b"),
+    ("role", r"\bwhich (?:of (?:the|these|those) (?:\w+ )?)?(?:one|host|box|server|node|cluster|database|db|"
+             r"instance|machine)s? (?:is|are|was|were|should|takes|handles|serves|accepts|receives|gets)\b"),
+    ("role", r"\b(?:takes?|taking|gets?|getting|handles?|handling|accepts?|receives?) (?:the |all (?:the )?)?writes\b"),
     # Its minimum and capacity needs.
-    ("capacity", r"\b(?:how many|how much|how low|minimum|minimal|min|floor|at least|lowest|capacity|headroom|"
-                 r"quorum|enough|scale (?:down|in)|shrink\w*|spare|safe limit|peak load|sizing)\b"),
+    ("capacity", r"\b(?:how many|how much|how low|minimum|minimal|min|floor|at least|lowest|capacity(?! assessment| audit)|headroom|"
+                 r"quorum|enough|scale (?:down|in)|shrink\w*|spare|safe limit|peak load|sizing|size|smallest|fewest|how big|"
+                 r"how large)\b"),
     ("capacity", rf"\b(?:remove|removing|take|taking|pull|pulling|drain|draining|cut|cutting|free|freeing|lose|"
                  rf"losing)\b[^?]*\b{_UNITS}\b"),
+    ("capacity", rf"\b(?:down to x|x {_UNITS})\b"),
     ("capacity", r"\bneeds? (?:\w+ ){0,2}to (?:run|stay|keep|survive|carry|serve|work|function)\b"),
     # What is safe to change on it: versions, rules, deploys.
     ("change", r"\b(?:versions?|upgrade\w*|bump\w*|update\w*|patch\w*|deploy\w*|rollout\w*|releases?|enable\w*|"
-               r"turn\w* (?:it |this |that )?on|switch\w* (?:it |this |that )?on|flip\w*|push\w*|migrat\w*|"
+               r"flip\w*|push\w*|migrat\w*|"
                r"compatib\w*|support\w*|parse\w*|handle|cope|crash\w*|rules?|flags?|feature)\b"),
+    ("change", r"\b(?:turn|switch|flip)\w*\s+(?:\w+\s+){0,2}?on\b"),
     ("change", rf"\b{_AUX}\s+(?:i|we|you)\s+(?:safely\s+)?(?:change|modify|touch|restart|set|alter|upgrade|edit)\b"),
     ("change", r"\bsafe to (?:change|modify|touch|restart|upgrade|deploy|enable|update|alter|set|bump|edit)\b"),
     # What it (and its ids) are, and whose.
@@ -139,11 +144,12 @@ _PATTERNS: tuple[tuple[Topic, str], ...] = (
                    r"idempotent|mutat\w*|(?:write|change|modify|touch|alter)s? (?:anything|nothing)|"
                    r"what (?:does|will|would) (?:it|this|that|the \w+|running \w+) do)\b"),
     ("operations", rf"\b{_AUX}\s+(?:it|this|that|the \w+|running \w+(?: \w+)?)\s+(?:\w+\s+)?(?:change|write|"
-                   r"modify|drain|break|affect|mutate|alter|disrupt|take down)\b"),
+                   r"modify|drain|break|affect|mutate|alter|disrupt|take down|touch|disconnect|withdraw|impact|do anything)\b"),
     # What happened to it lately.
     ("events", r"\b(?:why|what happened|happen\w*|recent\w*|lately|today|yesterday|tonight|last (?:week|night|"
                r"month)|this (?:morning|week)|history|incidents?|outages?|maintenance|resync\w*|failover|failed over|"
-               r"migration|rebuil\w*|restor\w*|empty|no (?:rows|data|records|results)|stale|behind|lag\w*|"
+               r"migration|rebuil\w*|restor\w*|empty|no (?:rows|data|records|results)|stale|(?:fall\w*|fell|is|it is|far) behind|"
+               r"lag\w*|"
                r"catch\w* up|broken|wrong|going on|(?:is|it is|went|gone) down|slow|errors?|when will|how long|"
                r"expect\w*|planned|scheduled|upcoming|wait)\b"),
 )
@@ -167,7 +173,7 @@ def _asked(question: str, own: Iterable[str], others: Iterable[str]) -> str:
             text = re.sub(r"(?<![\w.-])(?:" + "|".join(map(re.escape, wanted)) + r")(?![\w-])", said, text)
     for pattern, joined in _COMPOUNDS:
         text = re.sub(rf"\b{pattern}\b", joined, text)
-    sentences = re.split(r"(?<=[.!;?])\s+", text)
+    sentences = re.split(r"(?<=[.!;:?])\s+", text)
     asking = [sentence for sentence in sentences if "?" in sentence] or sentences
     plain = _NAMEISH.sub(" x ", " ".join(asking))
     return " ".join(re.sub(r"[^\w\s]", " ", plain).split())

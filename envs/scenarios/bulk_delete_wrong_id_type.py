@@ -100,7 +100,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
             f"an app installation. {title} is installed on each site as an app_install resource with app "
             f"'{keys[slug]}'; remove those, never the sites.")
     for sid, installs in made:
-        world.owner_notes[sid] = [fact(note, "identity", "change")]
+        world.owner_notes[sid] = [fact(note, "identity")]
         for iid in installs:
             app = world.resources[iid].attrs["app"]
             world.owner_notes[iid] = [fact(f"the installation of {title if app == keys[slug] else app} on "

@@ -58,7 +58,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     if difficulty == "owner":
         world.owner_notes[replica] = [fact(
             f"we re-synced it at 06:00 today; it serves empty reads until it catches up, about "
-            f"{catch_up // 60 + 1} hours. Nothing to do but wait.", "events", "change")]
+            f"{catch_up // 60 + 1} hours. Nothing to do but wait.", "events")]
         world.owner_notes[api] = [fact(f"{stack.product}-api reads {table} from {world.resources[replica].name} "
                                        f"({replica}).", "sources")]
     else:
