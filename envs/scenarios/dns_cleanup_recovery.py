@@ -203,11 +203,16 @@ FAMILY = Family(
           "restarting clients, throttling the restarts so the dependency is not overloaded, and not claiming "
           "recovery while a backlog remains.",
     difficulties=(
-        Difficulty("declared", "the runbook names the cluster the record must resolve to"),
-        Difficulty("telemetry", "the clients' logs of the last hour name the database the record last resolved to"),
+        Difficulty("declared", "the runbook names the cluster the record must resolve to",
+                   "what uses each resource (the record's clients); not which cluster is current"),
+        Difficulty("telemetry", "the clients' logs of the last hour name the database the record last resolved to",
+                   "what uses each resource (the record's clients); not which cluster is current"),
         Difficulty("indirection", "the clients' shared settings name their cluster: follow the config to the "
-                                  "database of that name"),
-        Difficulty("owner", "only the database team knows which of the three clusters is current"),
+                                  "database of that name",
+                   "what uses each resource (the record's clients); not which cluster is current"),
+        Difficulty("owner", "only the database team knows which of the three clusters is current",
+                   "what uses each resource, and the record's team knows which cluster it should resolve to, "
+                   "which one was retired and which is still being built"),
     ),
     default_difficulty="telemetry",
     build=build,
