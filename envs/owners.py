@@ -120,17 +120,17 @@ _PATTERNS: tuple[tuple[Topic, str], ...] = (
              r"instance|machine)s? (?:is|are|was|were|should|takes|handles|serves|accepts|receives|gets)\b"),
     ("role", r"\b(?:takes?|taking|gets?|getting|handles?|handling|accepts?|receives?) (?:the |all (?:the )?)?writes\b"),
     # Its minimum and capacity needs.
-    ("capacity", r"\b(?:how many|how much|how low|minimum|minimal|min|floor|at least|lowest|capacity(?! assessment| audit)|headroom|"
-                 r"quorum|enough|scale (?:down|in)|shrink\w*|spare|safe limit|peak load|sizing|size|smallest|fewest|how big|"
-                 r"how large)\b"),
+    ("capacity", r"\b(?:how many|how much|how low|how big|how large|minimum|minimal|min|floor|at least|lowest|"
+                 r"smallest|fewest|capacity(?! assessment| audit)|headroom|quorum|enough|scale (?:down|in)|"
+                 r"shrink\w*|spare|safe limit|peak load|sizing|size)\b"),
     ("capacity", rf"\b(?:remove|removing|take|taking|pull|pulling|drain|draining|cut|cutting|free|freeing|lose|"
                  rf"losing)\b[^?]*\b{_UNITS}\b"),
     ("capacity", rf"\b(?:down to x|x {_UNITS})\b"),
     ("capacity", r"\bneeds? (?:\w+ ){0,2}to (?:run|stay|keep|survive|carry|serve|work|function)\b"),
     # What is safe to change on it: versions, rules, deploys.
     ("change", r"\b(?:versions?|upgrade\w*|bump\w*|update\w*|patch\w*|deploy\w*|rollout\w*|releases?|enable\w*|"
-               r"flip\w*|push\w*|migrat\w*|"
-               r"compatib\w*|support\w*|parse\w*|handle|cope|crash\w*|rules?|flags?|feature)\b"),
+               r"flip\w*|push\w*|migrat\w*|compatib\w*|support\w*|parse\w*|handle|cope|crash\w*|rules?|flags?|"
+               r"feature)\b"),
     ("change", r"\b(?:turn|switch|flip)\w*\s+(?:\w+\s+){0,2}?on\b"),
     ("change", rf"\b{_AUX}\s+(?:i|we|you)\s+(?:safely\s+)?(?:change|modify|touch|restart|set|alter|upgrade|edit)\b"),
     ("change", r"\bsafe to (?:change|modify|touch|restart|upgrade|deploy|enable|update|alter|set|bump|edit)\b"),
@@ -144,14 +144,14 @@ _PATTERNS: tuple[tuple[Topic, str], ...] = (
                    r"idempotent|mutat\w*|(?:write|change|modify|touch|alter)s? (?:anything|nothing)|"
                    r"what (?:does|will|would) (?:it|this|that|the \w+|running \w+) do)\b"),
     ("operations", rf"\b{_AUX}\s+(?:it|this|that|the \w+|running \w+(?: \w+)?)\s+(?:\w+\s+)?(?:change|write|"
-                   r"modify|drain|break|affect|mutate|alter|disrupt|take down|touch|disconnect|withdraw|impact|do anything)\b"),
+                   r"modify|drain|break|affect|mutate|alter|disrupt|take down|touch|disconnect|withdraw|impact|"
+                   r"do anything)\b"),
     # What happened to it lately.
     ("events", r"\b(?:why|what happened|happen\w*|recent\w*|lately|today|yesterday|tonight|last (?:week|night|"
                r"month)|this (?:morning|week)|history|incidents?|outages?|maintenance|resync\w*|failover|failed over|"
-               r"migration|rebuil\w*|restor\w*|empty|no (?:rows|data|records|results)|stale|(?:fall\w*|fell|is|it is|far) behind|"
-               r"lag\w*|"
-               r"catch\w* up|broken|wrong|going on|(?:is|it is|went|gone) down|slow|errors?|when will|how long|"
-               r"expect\w*|planned|scheduled|upcoming|wait)\b"),
+               r"migration|rebuil\w*|restor\w*|empty|no (?:rows|data|records|results)|stale|lag\w*|catch\w* up|"
+               r"(?:fall\w*|fell|is|it is|far) behind|broken|wrong|going on|(?:is|it is|went|gone) down|slow|errors?|"
+               r"when will|how long|expect\w*|planned|scheduled|upcoming|wait)\b"),
 )
 _RULES = tuple((topic, re.compile(pattern)) for topic, pattern in _PATTERNS)
 _GENERAL = re.compile(
