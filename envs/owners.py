@@ -83,7 +83,7 @@ _NAMEISH = re.compile(r"[\w'/:]*[-.:/][\w'/:.-]*\w|\w*\d\w*")  # ids, host and D
 _SUBJ = r"(?:it|this|that|they|these|those|the \w+(?: \w+)?|its \w+)"
 _USE = (r"(?:us(?:e|es|ed|ing)|read(?:s|ing)?|call\w*|depend\w*|rel(?:y|ies|ied|ying)|consum\w*|need\w*|"
         r"referenc\w*|talk\w*|connect\w*|hit(?:s|ting)?|quer(?:y|ies|ying|ied)|writ(?:e|es|ing)|wrote|resolv\w*|"
-        r"load\w*|authenticat\w*|pull\w*|access\w*|touch\w*|fetch\w*|subscrib\w*|poll\w*|mount\w*|sync\w*)")
+        r"load\w*|authenticat\w*|access\w*|touch\w*|fetch\w*|subscrib\w*|poll\w*|mount\w*|sync\w*)")
 _AUX = r"(?:do|does|did|will|would|can|could|should|might)"
 _UNITS = r"(?:servers?|nodes?|hosts?|instances?|machines?|boxes|links?|capacity)"
 
@@ -100,21 +100,23 @@ _PATTERNS: tuple[tuple[Topic, str], ...] = (
     ("consumers", r"\b(?:consumers?|dependents?|dependants?|downstream|callers?|clients?|users?|readers?|"
                   r"subscribers?|in use|unused|orphan\w*|idle|break|breaks|broken by|blast radius|impact\w*|"
                   r"affected|usage|traffic)\b"),
-    ("consumers", r"\b(?:delete|deleting|deletion|remove it|removing it|removal|drop|dropping|retire|retiring|"
+    ("consumers", r"\b(?:delet\w*|remov\w* (?:it|this|that|them)|removal|drop|dropping|retire|retiring|"
                   r"decommission\w*|get rid|clean\w* up|tear\w* down|turn\w* (?:it )?off|shut\w* (?:it )?down|"
                   r"switch\w* (?:it )?off|kill|revoke|revoking|rotate|rotating|rotation)\b"),
     # Where its settings, reads or target come from: the resource is the subject of a use.
-    ("sources", rf"\b{_AUX}\s+{_SUBJ}\s+(?:\w+\s+)?(?:read|use|call|load|get|pull|fetch|take|depend|rely|point|"
+    ("sources", rf"\b{_AUX}\s+{_SUBJ}\s+(?:\w+\s+)?(?:read|use|call|query|load|get|pull|fetch|take|depend|rely|point|"
                 r"resolve|talk|connect|source|come)\b(?!\s+(?:on\s+|from\s+|to\s+|with\s+)?(?:it|this|that|them)\b)"),
     ("sources", rf"\b(?:is|are)\s+{_SUBJ}\s+(?:\w+\s+)?(?:reading|loading|getting|pulling|fetching|pointing|"
                 r"resolving|talking|connecting|sourced|backed|configured|set)\b"),
     ("sources", r"\b(?:where|whence|comes? from|coming from|sources?|upstream|backed by|backing|"
                 r"points? (?:at|to)|pointing (?:at|to)|resolves? to|resolving to|targets?|configured|"
-                r"(?:get|gets|read|reads|load|loads|pull|pulls|fetch|fetches) (?:\w+ ){0,3}from)\b"),
-    ("sources", r"\b(?:which|what)\b[^?]*\b(?:config\w*|settings?|holds?|lives? (?:in|on|at)|stored|defined)\b"),
+                r"(?:get|gets|read|reads|load|loads|pull|pulls|fetch|fetches) (?:\w+ ){0,3}from)\b"
+                r"(?!\s+(?:it|this|that|them|these|those)\b)"),
+    ("sources", r"\b(?:which|what)\b[^?]*(?<!this )(?<!that )\b(?:config\w*|settings?|holds?|lives? (?:in|on|at)|"
+                r"stored|defined)\b"),
     # Its role.
-    ("role", r"\b(?:primary|primaries|replica|secondary|leader|follower|master|standby|writer|role|promoted|"
-             r"demoted|authoritative|canonical|source of truth)\b"),
+    ("role", r"(?<!this )(?<!that )\b(?:primary|primaries|replica(?! count)|secondary|leader|follower|master|"
+             r"standby|writer|role|promoted|demoted|authoritative|canonical|source of truth)\b"),
     ("role", r"\b(?:which|what)\b[^?]*\b(?:current|live|active|right|correct|real|newest|latest)\b"),
     ("role", r"\bwhich (?:of (?:the|these|those) (?:\w+ )?)?(?:one|host|box|server|node|cluster|database|db|"
              r"instance|machine)s? (?:is|are|was|were|should|takes|handles|serves|accepts|receives|gets)\b"),
@@ -137,17 +139,17 @@ _PATTERNS: tuple[tuple[Topic, str], ...] = (
     # What it (and its ids) are, and whose.
     ("identity", r"\b(?:ids?|identifiers?|what kind|what type|what sort|installations?|installed|installs?|"
                  r"belongs?|belonging|whose|owned by|which team|refers? to|referring to|stands? for|mean|means|"
-                 r"apps?|application|customer ids?|tenants?|sites?)\b"),
+                 r"which (?:app|application|product|customer|tenant|site)s?|customer ids?|tenants?|sites?)\b"),
     ("identity", r"\bwhat (?:is|are) (?:it|this|that|these|those|they)(?:\s*$|\s+(?:exactly|really|actually)\b)"),
     # What an operation on it really does.
     ("operations", r"\b(?:readonly|sideeffect|dryrun|safe to run|for real|harmless|nondestructive|destructive|"
                    r"idempotent|mutat\w*|(?:write|change|modify|touch|alter)s? (?:anything|nothing)|"
-                   r"what (?:does|will|would) (?:it|this|that|the \w+|running \w+) do)\b"),
+                   r"what (?:does|will|would) (?:\w+ ){1,3}do|what happens if|what would happen)\b"),
     ("operations", rf"\b{_AUX}\s+(?:it|this|that|the \w+|running \w+(?: \w+)?)\s+(?:\w+\s+)?(?:change|write|"
                    r"modify|drain|break|affect|mutate|alter|disrupt|take down|touch|disconnect|withdraw|impact|"
                    r"do anything)\b"),
     # What happened to it lately.
-    ("events", r"\b(?:why|what happened|happen\w*|recent\w*|lately|today|yesterday|tonight|last (?:week|night|"
+    ("events", r"\b(?:why|what happened|happened|happening|recent\w*|lately|today|yesterday|tonight|last (?:week|night|"
                r"month)|this (?:morning|week)|history|incidents?|outages?|maintenance|resync\w*|failover|failed over|"
                r"migration|rebuil\w*|restor\w*|empty|no (?:rows|data|records|results)|stale|lag\w*|catch\w* up|"
                r"(?:fall\w*|fell|is|it is|far) behind|broken|wrong|going on|(?:is|it is|went|gone) down|slow|errors?|"

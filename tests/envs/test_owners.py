@@ -204,9 +204,24 @@ def test_below_the_owner_level_a_question_on_the_crucial_fact_gets_we_dont_know(
     ("Does this command modify anything?", "operations"),
     ("Why is it lagging?", "events"),
     ("When will it be back?", "events"),
+    ("Is it OK to remove this?", "consumers"),
+    ("What would happen if I deleted it?", "consumers"),
+    ("Which db does the app query for the contacts page?", "sources"),
+    ("What does audit_backbone do exactly?", "operations"),
 ])
 def test_intents_read_outsider_wording(question: str, topic: str) -> None:
     assert topic in intents(question), intents(question)
+
+
+@pytest.mark.parametrize(("question", "not_asked"), [
+    ("Are there any jobs that read from this replica?", {"role", "sources"}),
+    ("What's reading this config?", {"sources"}),
+    ("How many servers can I pull from this pool without trouble?", {"sources", "consumers"}),
+    ("What's the minimum replica count for the index?", {"role"}),
+])
+def test_naming_the_resource_asks_nothing_about_it(question: str, not_asked: set[str]) -> None:
+    # "this replica" points at the resource; it does not ask which role it has.
+    assert not intents(question) & not_asked, intents(question)
 
 
 def test_a_resources_own_name_is_not_read_as_a_topic() -> None:
