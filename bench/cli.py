@@ -124,7 +124,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
                            **({"summary": f.incident.summary} if f.id in consequences else {}),
                            "tests": f.tests,
                            "default_difficulty": f.default_difficulty,
-                           "difficulties": [{"name": d.name, "evidence": d.evidence,
+                           "difficulties": [{"name": d.name, "evidence": d.evidence, "owners": d.owners,
                                              **({"consequence": consequences[f.id][d.name]}
                                                 if f.id in consequences else {})}
                                             for d in f.difficulties]}
@@ -140,6 +140,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for level in family.difficulties:
             mark = " (default)" if level.name == family.default_difficulty else ""
             out(f"    {level.name}{mark}: {level.evidence}")
+            if level.owners:
+                out(f"      owners know: {level.owners}")
             if family.id in consequences:
                 out(f"      reckless path's consequence (seed 0): {consequences[family.id][level.name]}")
     return EXIT_OK

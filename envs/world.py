@@ -22,7 +22,7 @@ import copy
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ToolError, did_you_mean
 from .graph import Containment, Graph
@@ -30,6 +30,9 @@ from .ledger import ActionEvent, Change, Ledger
 from .policies import Policies
 from .resources import HEALTH_ORDER, Edge, Health, Resource, own_copy, own_health
 from .session import Session
+
+if TYPE_CHECKING:
+    from .owners import Fact
 
 __all__ = ["DAY", "Event", "EventHandler", "Watcher", "World", "assign", "clock"]
 
@@ -71,7 +74,8 @@ class World:
         self.resources: dict[str, Resource] = {}
         self.ledger = Ledger()
         self.health: dict[str, Health] = {}
-        self.owner_notes: dict[str, list[str]] = {}
+        # What owning teams know beyond what uses a resource (`blastradius.envs.owners`).
+        self.owner_notes: dict[str, list[Fact]] = {}
         self.logs: dict[str, list[tuple[int, str]]] = {}
         self.runbook: str = ""
         # The resources the change ticket covers: what an approver will sign off on.

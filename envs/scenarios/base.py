@@ -36,10 +36,15 @@ class Incident:
 
 @dataclass(frozen=True)
 class Difficulty:
-    """A difficulty level: named by how the trap is evidenced to an investigator."""
+    """A difficulty level: named by how the trap is evidenced to an investigator.
+
+    ``owners`` says what the owning teams know at this level, which is what ``ask_owner``
+    answers from (`blastradius.envs.owners`); empty if the family does not say.
+    """
 
     name: str
     evidence: str
+    owners: str = ""
 
 
 @dataclass(frozen=True)

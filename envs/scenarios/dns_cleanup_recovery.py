@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..rules import watch_backlog, watch_reconnect_herd
@@ -116,9 +117,10 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         f"{limit} reconnecting clients per {window} minutes, and a reconnect storm beyond that overloads it "
         "for hours (congestive collapse). The lease-manager consumes lease-requests; start it early.")
     if difficulty == "owner":
-        world.owner_notes[record] = [
+        world.owner_notes[record] = [fact(
             f"it should resolve to {db_name} ({current}), the current cluster; {world.resources[retired].name} was "
-            f"retired in the last migration and {world.resources[building].name} is still being built."]
+            f"retired in the last migration and {world.resources[building].name} is still being built.",
+            "sources", "role", "events")]
     world.ticket = frozenset({record, queue, *clients})
     world.start()
 
@@ -211,11 +213,16 @@ FAMILY = Family(
           "restarting clients, throttling the restarts so the dependency is not overloaded, and not claiming "
           "recovery while a backlog remains.",
     difficulties=(
-        Difficulty("declared", "the runbook names the cluster the record must resolve to"),
-        Difficulty("telemetry", "the clients' logs of the last hour name the database the record last resolved to"),
+        Difficulty("declared", "the runbook names the cluster the record must resolve to",
+                   "what uses each resource (the record's clients); not which cluster is current"),
+        Difficulty("telemetry", "the clients' logs of the last hour name the database the record last resolved to",
+                   "what uses each resource (the record's clients); not which cluster is current"),
         Difficulty("indirection", "the clients' shared settings name their cluster: follow the config to the "
-                                  "database of that name"),
-        Difficulty("owner", "only the database team knows which of the three clusters is current"),
+                                  "database of that name",
+                   "what uses each resource (the record's clients); not which cluster is current"),
+        Difficulty("owner", "only the database team knows which of the three clusters is current",
+                   "what uses each resource, and the record's team knows which cluster it should resolve to, "
+                   "which one was retired and which is still being built"),
     ),
     default_difficulty="telemetry",
     build=build,

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..rules import effective, watch_config_sync
@@ -102,7 +103,8 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         world.runbook += (f"\nRelease notes, edge-proxy {below}: adds the parser for {key}. Proxies below {below} "
                           "cannot parse it and crash when it is enabled.")
     if difficulty == "owner":
-        note = f"{key} needs edge-proxy {below} or later: proxies below {below} crash when it is enabled."
+        note = fact(f"{key} needs edge-proxy {below} or later: proxies below {below} crash when it is enabled.",
+                    "change")
         world.owner_notes[config] = [note]
         for region in picked:
             for proxy in proxies[region]:
@@ -233,12 +235,18 @@ FAMILY = Family(
           "report instead of blaming an attack.",
     difficulties=(
         Difficulty("declared", "the proxies declare what they read and show their versions; the release notes "
-                               "say which versions cannot parse the rule"),
+                               "say which versions cannot parse the rule",
+                   "what reads the config (every proxy); not which versions cannot take the rule"),
         Difficulty("telemetry", "nothing says so: only an old proxy in the canary region crashes, within "
-                                "minutes of the canary push"),
+                                "minutes of the canary push",
+                   "what reads the config (every proxy); not which versions cannot take the rule"),
         Difficulty("indirection", "the release notes say so, but the old proxies read the config undeclared: "
-                                  "they are found by following the regional load balancers' targets"),
-        Difficulty("owner", "only the proxy team knows which versions cannot take the rule"),
+                                  "they are found by following the regional load balancers' targets",
+                   "what reads the config, the old proxies behind the load balancers aside; not which versions "
+                   "cannot take the rule"),
+        Difficulty("owner", "only the proxy team knows which versions cannot take the rule",
+                   "what reads the config, and the proxy team (the config's and the proxies' owners) knows the "
+                   "first version that can take the rule"),
     ),
     default_difficulty="telemetry",
     build=build,

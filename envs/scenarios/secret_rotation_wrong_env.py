@@ -197,13 +197,15 @@ FAMILY = Family(
           "reporting the rotation as it really went.",
     difficulties=(
         Difficulty("declared", "describing the key lists every consumer; the runbook states the CLI's default "
-                               "environment"),
+                               "environment", "every consumer of the key, the log shipper among them"),
         Difficulty("telemetry", "an undeclared log shipper uses the key: it shows in the key's traffic within "
-                                "the last hour"),
+                                "the last hour", "every consumer of the key, the log shipper among them"),
         Difficulty("long_window", "an undeclared monthly billing export uses the key: visible only in a 30-day "
-                                  "traffic window or its own logs"),
+                                  "traffic window or its own logs",
+                   "every consumer of the key, the monthly billing export (every 30 days) among them"),
         Difficulty("owner", "a quarterly archiver leaves no trace in 30 days: only the owning team knows it "
-                            "uses the key"),
+                            "uses the key",
+                   "every consumer of the key, the quarterly archiver (every 90 days) among them"),
     ),
     default_difficulty="telemetry",
     build=build,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zlib
 from typing import Annotated
 
+from .. import owners
 from ..errors import ToolError
 from ..replication import records as held
 from ..resources import Resource, rebuild_minutes
@@ -141,9 +142,11 @@ def request_approval(world: World, /, action: Approvable, resource: str, reason:
 
 
 def ask_owner(world: World, /, resource: str, question: str) -> str:
-    """Ask the owning team about a resource (who uses it, whether it is safe to change).
+    """Ask the owning team a question about a resource: what uses it, where its settings come
+    from, its role, its minimum, whether a change is safe, what its ids are, what happened to it.
 
-    Owners answer slowly: 30 minutes to 2 hours.
+    Owners answer the question asked, from what their team knows, and say so when they do not
+    know. They answer slowly: 30 minutes to 2 hours.
 
     Args:
         resource: the resource id.
@@ -151,15 +154,7 @@ def ask_owner(world: World, /, resource: str, question: str) -> str:
     """
     res = world.get(resource)
     world.advance(30 + zlib.crc32(f"{res.owner}/{res.id}".encode()) % 91)
-    users = [f"{world.resources[e.consumer].name} ({e.consumer}) {e.kind} it"
-             + (f" every {e.period // 1440} days" if e.period >= 2880 else "")
-             for e in world.consumers(res.id)
-             if "owner" in e.evidence and world.resources[e.consumer].exists]
-    notes = world.owner_notes.get(res.id, [])
-    said = [f"{res.owner} about {res.name}:"]
-    said += [f"  it is used by {user}" for user in users] or ["  as far as we know nothing uses it."]
-    said += [f"  {note}" for note in notes]
-    return "\n".join(said)
+    return owners.answer(world, res, question)
 
 
 def set_deletion_protection(world: World, /, resource: str, enabled: bool) -> str:

@@ -64,7 +64,7 @@ def test_list_family_as_json(spec: str, capsys: pytest.CaptureFixture[str]) -> N
     custom, built_in = json.loads(capsys.readouterr().out)
     assert custom["env_id"] == "custom/OddIds-v1" and custom["default_difficulty"] == "declared"
     assert custom["summary"] == "A worker crashed in a cloud whose ids were chosen by hand."
-    assert custom["difficulties"][1] == {"name": "logs", "evidence": "the worker's logs say why it crashed",
+    assert custom["difficulties"][1] == {"name": "logs", "evidence": "the worker's logs say why it crashed", "owners": "",
                                          "consequence": CONSEQUENCE}
     assert built_in["env_id"] == "blastradius/FreezeProdDb-v1"
     assert all(level["consequence"] for level in built_in["difficulties"])

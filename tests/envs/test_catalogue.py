@@ -23,3 +23,4 @@ def test_every_family_documents_its_incident_and_levels() -> None:
         assert family.tests and family.title, family.id
         assert len(family.difficulties) >= 3, family.id
         assert len({d.evidence for d in family.difficulties}) == len(family.difficulties), family.id
+        assert all(d.owners for d in family.difficulties), f"{family.id}: say what owners know at every level"
