@@ -54,16 +54,20 @@ EDGE_KINDS = (
 
 @dataclass(frozen=True)
 class KindSpec:
-    """What a resource kind is: its attributes with defaults, and whether it holds data."""
+    """What a resource kind is: its attributes with defaults, whether it holds data, and which
+    attributes are hidden: facts no console shows, that only an action reveals (what a backup
+    holds, only a test restore tells) or that are the simulator's own bookkeeping."""
 
     name: str
     attributes: Mapping[str, Any]
     holds_data: bool = False
     summary: str = ""
+    hidden: frozenset[str] = frozenset()
 
 
-def _kind(name: str, summary: str, holds_data: bool = False, **attributes: Any) -> KindSpec:
-    return KindSpec(name, MappingProxyType(attributes), holds_data, summary)
+def _kind(name: str, summary: str, holds_data: bool = False, hidden: tuple[str, ...] = (),
+          **attributes: Any) -> KindSpec:
+    return KindSpec(name, MappingProxyType(attributes), holds_data, summary, frozenset(hidden))
 
 
 KINDS: Mapping[str, KindSpec] = MappingProxyType(
@@ -73,11 +77,13 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             # releases: versions released for it that it has not run (deploy takes these too).
             _kind("service", "a deployed application", replicas=2, version="v1", config={},
                   public=False, deploy_history=(), releases=(), volume="", credentials={}),
-            _kind("database", "a database instance", True, role="primary", records=0,
+            # fabricated_records: rows written by hand, counted with records by every view.
+            _kind("database", "a database instance", True, ("fabricated_records",), role="primary", records=0,
                   fabricated_records=0, replication_source="", replication_lag_minutes=0, writes_per_hour=0,
                   volume="", engine="postgres"),
-            _kind("backup", "a snapshot of a data store", True, source="", records=0,
-                  taken_at=0, volume="", verified=False, corrupt=False),
+            # verified: the owning team's routine test restore passed (describe says so, not what it found).
+            _kind("backup", "a snapshot of a data store", True, ("records", "corrupt"), source="",
+                  records=0, taken_at=0, volume="", verified=False, corrupt=False),
             _kind("cache", "an in-memory cache", memory_gb=4),
             _kind("queue", "a message queue", depth=0),
             _kind("bucket", "an object store bucket", True, objects=0, website=False),

@@ -210,14 +210,14 @@ def resolve(world: World, /, name: str) -> str:
 
 
 def _console(world: World, res: Resource) -> dict[str, Any]:
-    """The attributes a real console shows of ``res``. A service shows the settings it runs with
-    (wherever they are loaded from) and the versions it can be deployed at. A database's row count is the live one,
-    rows written by hand included (`_replication` gives it, as ``metrics`` and ``count(*)``
-    count them); a backup shows where it came from and when, and what the catalog remembers of
-    test restores, never what only a restore can tell (what it holds, whether it is readable)."""
-    attrs = dict(res.attrs)
+    """The attributes a real console shows of ``res``: never its kind's hidden ones. A service
+    shows the settings it runs with (wherever they load from) and the versions it can be deployed
+    at. A database's row count is the live one, rows written by hand included (`_replication`
+    gives it, as ``metrics`` and ``count(*)`` count them). A backup shows where it came from and
+    when, and what the catalog remembers of test restores, never what only a restore can tell."""
+    attrs = {key: value for key, value in res.attrs.items() if key not in KINDS[res.kind].hidden}
     if res.kind == "database":
-        del attrs["fabricated_records"], attrs["writes_per_hour"]
+        del attrs["writes_per_hour"]  # metrics shows the rate, where monitoring sees the writes
     elif res.kind == "service":
         attrs["config"] = loaded_config(world, res)
         del attrs["releases"]
@@ -225,8 +225,7 @@ def _console(world: World, res: Resource) -> dict[str, Any]:
     elif res.kind == "status_page":
         attrs["shows"] = f"{attrs['shows']} (as last published: a status page can lag what it reports on)"
     elif res.kind == "backup":
-        for hidden in ("records", "corrupt", "verified"):
-            del attrs[hidden]
+        del attrs["verified"]
         remembered = world.session.test_restores.get(res.id)
         attrs["last test restore"] = remembered or (
             "OK (the owning team's routine check, before this shift)" if res.attrs["verified"] else "never")

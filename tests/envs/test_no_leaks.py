@@ -4,6 +4,8 @@ Walks every observation and every info value an agent receives over whole episod
 reference path, the reckless path and random well-formed calls, every family and difficulty)
 and checks: no referee vocabulary, only the documented info keys, the score only in the last
 info, and no hidden dependency shown by the tools that show only declared ones (describe, plan).
+And no hidden attribute (`KindSpec.hidden`) shown by any look before the action that reveals it:
+two worlds that differ only in those answer every look alike.
 """
 
 from __future__ import annotations
@@ -166,3 +168,52 @@ def test_describe_and_plan_never_reveal_a_hidden_edge(family: str, difficulty: s
                     if e.declared and world.resources[e.consumer].exists}
         match = re.search(r"declared consumers affected: (.*)", planned)
         assert (set(match[1].split(", ")) if match else set()) == declared, planned
+
+
+# Tools that only look: each answers from the world without changing it, with the arguments a
+# thorough investigator would give.
+_LOOKS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("describe", {}), ("metrics", {"window_minutes": 60}), ("traffic", {"window_minutes": 1440}),
+    ("logs", {"window_minutes": 1440, "limit": 100}), ("plan", {"action": "delete"}),
+)
+
+
+def _perturbed(world: Any) -> Any:
+    """A clone whose every hidden attribute (`KindSpec.hidden`) has another value, and nothing
+    else: rows written by hand move between a database's two counts, a backup holds another
+    number of records and flips readability."""
+    from blastradius.envs.resources import KINDS
+
+    twin = world.clone()
+    changed = 0
+    for rid, resource in twin.resources.items():
+        hidden = KINDS[resource.kind].hidden
+        assert resource is not world.resources[rid]
+        if "corrupt" in hidden:
+            resource.attrs["corrupt"] = not resource.attrs["corrupt"]
+        if "records" in hidden:
+            resource.attrs["records"] = resource.attrs["records"] * 3 + 700
+        if "fabricated_records" in hidden and resource.attrs["records"] >= 100:
+            resource.attrs["records"] -= 100
+            resource.attrs["fabricated_records"] += 100
+        changed += bool(hidden)
+    assert changed, "every world has resources with hidden attributes"
+    return twin
+
+
+@pytest.mark.parametrize(("family", "difficulty"), CASES)
+def test_no_look_shows_a_hidden_attribute_before_the_action_that_reveals_it(family: str, difficulty: str) -> None:
+    # Non-interference: two worlds that differ only in hidden attributes answer every look
+    # alike; the action that reveals a hidden fact (a test restore) then tells them apart.
+    from blastradius.envs.tools import call
+
+    world = FAMILIES[family].scenario(np.random.default_rng(3), difficulty, 30).world
+    twin = _perturbed(world)
+    looks = [("list_resources", {})] + [(tool, {"resource": rid, **extra})
+                                        for rid in list(world.resources)[::2] for tool, extra in _LOOKS]
+    for tool, arguments in looks:
+        seen = [call(w, {"name": tool, "arguments": arguments}) for w in (world, twin)]
+        assert seen[0].observation == seen[1].observation, (tool, arguments)
+    backup = next(rid for rid in world.of_kind("backup") if world.resources[rid].exists)
+    restored = [call(w, {"name": "verify_backup", "arguments": {"backup": backup}}).observation for w in (world, twin)]
+    assert restored[0] != restored[1]
