@@ -83,8 +83,12 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
                                       float(rng.integers(10, 60)), 0.7,
                                       {"schedule": f"every {period // 60} h", "period_minutes": period})).id
         evidence = {"owner"} if difficulty == "owner" else {"traffic", "logs", "owner"}
+        # Its last run was long enough ago for the level's quiet windows to hold none: not the
+        # hour finance sampled, not a day (monthly), not 30 days (owner).
+        quiet = {"declared": 61, "daily": 61, "monthly": DAY + 1, "owner": 30 * DAY + 1}[difficulty]
+        last = world.now - int(rng.integers(quiet, period))
         world.connect(Edge(consumer, trap, "reads", declared=difficulty == "declared", period=period,
-                           phase=int(rng.integers(period)), evidence=frozenset(evidence)))
+                           phase=last % period, evidence=frozenset(evidence)))
     candidates = [*unused, trap]
     order = [candidates[i] for i in rng.permutation(len(candidates))]
     world.ticket = frozenset(order)
