@@ -69,6 +69,7 @@ Version history:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import string
 from typing import Any
@@ -92,6 +93,11 @@ __all__ = ["BlastRadiusEnv", "MAX_ACTION", "MAX_STEPS"]
 MAX_ACTION = 8192
 MAX_STEPS = 100
 _OBSERVATION_LIMIT = 8192
+# A Text space takes longer to make than a reset does (a table of its characters), and a harness
+# makes an env an episode: every env gets a shallow copy, with a random generator of its own for
+# ``sample`` and the tables, which nothing changes, shared.
+_OBSERVATION_SPACE = spaces.Text(_OBSERVATION_LIMIT, min_length=0, charset=string.printable)
+_ACTION_SPACE = spaces.Text(MAX_ACTION, min_length=0, charset=string.printable)
 
 
 class BlastRadiusEnv(gym.Env[str, Any]):
@@ -125,8 +131,8 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self.default_chaos = chaos
         self.chaos = chaos
         self.render_mode = render_mode
-        self.observation_space = spaces.Text(_OBSERVATION_LIMIT, min_length=0, charset=string.printable)
-        self.action_space = spaces.Text(MAX_ACTION, min_length=0, charset=string.printable)
+        self.observation_space = copy.copy(_OBSERVATION_SPACE)
+        self.action_space = copy.copy(_ACTION_SPACE)
         self.scenario: Scenario | None = None
         self.difficulty = self.default_difficulty
         self._last = ""
