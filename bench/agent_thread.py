@@ -10,6 +10,8 @@ between calls. An agent's ``sys.exit()`` is an error like any other, never the e
 An episode hands its whole loop to that thread (`AgentThread.run`), env steps included: its
 agent calls then cost no handoff between threads, and the thread that waits for the loop
 watches each call's time. Work whose call was abandoned goes no further if the call returns.
+The episodes played one after another from one thread hand their loops to one worker thread
+(`for_episodes`), each in turn, so that a run does not start a thread an episode.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-__all__ = ["DEFAULT_STEP_TIMEOUT", "AgentThread", "Caller", "InThisThread", "StepTimeout", "Stopped"]
+__all__ = ["DEFAULT_STEP_TIMEOUT", "AgentThread", "Caller", "InThisThread", "StepTimeout", "Stopped", "for_episodes"]
 
 DEFAULT_STEP_TIMEOUT = 120.0
 """Seconds an agent call may take by default (``--step-timeout``): room for a slow model call
@@ -171,6 +174,25 @@ class AgentThread:
         if self._worker is not None:
             self._worker.jobs.put(None)
             self._worker = None
+
+
+_episodes = threading.local()  # .agent_thread: the AgentThread of the episodes played from this thread
+
+
+def for_episodes(timeout: float | None, stopping: Callable[[], bool] | None = None) -> AgentThread:
+    """The `AgentThread` for an episode played from this thread: the one the episode before it
+    had, if it was made with the same ``timeout`` and ``stopping``. Starting a thread costs as
+    much as resetting an env, and a run plays thousands of episodes; the worker thread goes on
+    from one episode's agent to the next until a call is abandoned (the next call then gets a new
+    one) or this thread ends."""
+    kept: AgentThread | None = getattr(_episodes, "agent_thread", None)
+    if kept is not None and kept.timeout == timeout and kept.stopping is stopping:
+        return kept
+    if kept is not None:
+        kept.close()
+    kept = _episodes.agent_thread = AgentThread(timeout, stopping=stopping)
+    weakref.finalize(threading.current_thread(), kept.close)
+    return kept
 
 
 class _Call(NamedTuple):

@@ -42,7 +42,7 @@ from ..envs.env import MAX_ACTION
 from ..envs.scenarios import Family, Scenario
 from ..envs.scoring import EpisodeScore
 from ..envs.tools import needs_resend
-from .agent_thread import AgentThread, Caller, InThisThread, StepTimeout, Stopped
+from .agent_thread import AgentThread, Caller, InThisThread, StepTimeout, Stopped, for_episodes
 from .recordable import recordable
 from .sealing import world_seed
 
@@ -121,7 +121,7 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
     outcome = _Outcome()
     terminated = truncated = False
     reward = 0.0
-    worker: Caller = InThisThread() if sealed else AgentThread(step_timeout, stopping=stopping)
+    worker: Caller = InThisThread() if sealed else for_episodes(step_timeout, stopping)
     agent: Agent | None = None
     extras: dict[str, Any] = {}
     try:
@@ -171,7 +171,7 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
             _close_quietly(agent, sealed)
             worker.close()
             raise
-        worker.close()
+        # The worker thread stays, for the next episode played from this thread (`for_episodes`).
         # Every episode the env played is scored, an agent's crash or hang included: an agent that
         # fails on purpose after doing damage must not take the damage out of the numbers.
         scored = env.episode_score() if outcome.status == "completed" else score_as_it_stands(env)

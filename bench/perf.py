@@ -6,7 +6,8 @@ careful operator's tool calls of the scenario it got. Actions are sent as JSON t
 ``Text`` action space declares and an LLM agent sends them; the text is encoded before the
 clock starts. Only ``env.step`` is timed (one ``perf_counter_ns`` pair around each run of
 steps between resets); reset time is measured on its own and reported per episode, and the
-episode's last step (which ends the episode and scores it) is also reported apart from the rest.
+episode's last step (which ends the episode and scores it, cloning the no-op counterfactual it is
+scored against) is also reported apart from the rest.
 
 The yardstick is Gymnasium's ``CartPoleEnv``, unwrapped like ours, stepped in the same process
 and run with a fixed alternating action sequence. To resist noise (CPU frequency, other

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import builds
 from .scenarios.base import Scenario
 from .topology import pick
 from .world import DAY, World
@@ -40,6 +41,7 @@ _INFRA: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]] = {
     "certificate_expiry": (("certificate",), {}, {}),
     "zone_outage": ((), {"fault": "zone_outage"}, {"fault": ""}),
 }
+_KINDS = tuple(_INFRA)
 @dataclass(frozen=True)
 class Fault:
     """One infrastructure fault: ``kind`` hits ``targets`` from ``start`` for ``duration`` minutes."""
@@ -115,24 +117,42 @@ def plan_chaos(rng: np.random.Generator, scenario: Scenario, level: int) -> Chao
         raise ValueError(f"chaos level must be one of {CHAOS_LEVELS}, got {level}")
     if level == 0:
         return ChaosPlan(0, (), 0)
-    world = scenario.world
-    spared = _critical(world, scenario)
-    bystanders = [rid for rid in world.resources if rid not in spared]
+    struck = builds.derived(scenario, _bystanders)
     faults = []
     for _ in range(2 * level):
-        kind = pick(rng, list(_INFRA))
-        kinds = _INFRA[kind][0]
+        kind = pick(rng, _KINDS)
         if kind == "zone_outage":
-            region = pick(rng, sorted({world.resources[r].region for r in bystanders} or {"none"}))
-            targets = tuple(r for r in bystanders if world.resources[r].region == region
-                            and world.resources[r].kind in ("service", "cache"))
+            region = pick(rng, struck.regions)
+            targets = struck.in_region.get(region, ())
         else:
-            pool = [r for r in bystanders if world.resources[r].kind in kinds]
+            pool = struck.pools[kind]
             targets = (pick(rng, pool),) if pool else ()
         start, duration = int(rng.integers(0, 240)), int(rng.integers(15, 120))
         if targets:
             faults.append(Fault(kind, targets, start, duration))
     return ChaosPlan(level, tuple(faults), int(rng.integers(2**31)))
+
+
+class _Bystanders(NamedTuple):
+    """What chaos may strike in a scenario, in the order `plan_chaos` draws from."""
+
+    regions: tuple[str, ...]  # where the bystanders are, sorted ("none" if nowhere)
+    in_region: dict[str, tuple[str, ...]]  # region -> the services and caches there a zone outage hits
+    pools: dict[str, tuple[str, ...]]  # fault kind -> the bystanders it may strike
+
+
+def _bystanders(scenario: Scenario) -> _Bystanders:
+    """The resources chaos may strike: those outside everything the task needs (`_critical`)."""
+    world = scenario.world
+    spared = _critical(world, scenario)
+    bystanders = [world.resources[rid] for rid in world.resources if rid not in spared]
+    in_region: dict[str, tuple[str, ...]] = {}
+    for res in bystanders:
+        if res.kind in ("service", "cache"):
+            in_region[res.region] = (*in_region.get(res.region, ()), res.id)
+    return _Bystanders(tuple(sorted({res.region for res in bystanders} or {"none"})), in_region,
+                       {kind: tuple(res.id for res in bystanders if res.kind in kinds)
+                        for kind, (kinds, _, _) in _INFRA.items()})
 
 
 def _critical(world: World, scenario: Scenario) -> set[str]:

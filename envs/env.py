@@ -15,7 +15,7 @@ Observation space:
     returned (cut with a visible marker when longer). At reset: the briefing.
 
 Info:
-    At reset: ``briefing``, ``tools`` (OpenAI function-calling schemas), ``family``,
+    At reset: ``briefing``, ``tools`` (OpenAI function-calling schemas, read-only), ``family``,
     ``difficulty``. At every step: ``tool`` (the tool name, empty if unparsable),
     ``action_error`` (empty when none) and ``clock_minutes`` (simulated minutes since the
     episode began). On the last step only, once the episode is over, ``score``: the episode's
@@ -69,6 +69,7 @@ Version history:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import string
 from typing import Any
@@ -78,7 +79,7 @@ from gymnasium import spaces
 from gymnasium.envs.registration import EnvSpec
 
 from . import builds
-from .chaos import CHAOS_LEVELS, DEFAULT_CHAOS, plan_chaos
+from .chaos import CHAOS_LEVELS, DEFAULT_CHAOS, ChaosPlan, plan_chaos
 from .scenarios import Family, Scenario
 from .scenarios.loader import resolve_family, spec_of
 from .scoring import EpisodeScore, reward, score_episode
@@ -92,6 +93,11 @@ __all__ = ["BlastRadiusEnv", "MAX_ACTION", "MAX_STEPS"]
 MAX_ACTION = 8192
 MAX_STEPS = 100
 _OBSERVATION_LIMIT = 8192
+# A Text space takes longer to make than a reset does (a table of its characters), and a harness
+# makes an env an episode: every env gets a shallow copy, with a random generator of its own for
+# ``sample`` and the tables, which nothing changes, shared.
+_OBSERVATION_SPACE = spaces.Text(_OBSERVATION_LIMIT, min_length=0, charset=string.printable)
+_ACTION_SPACE = spaces.Text(MAX_ACTION, min_length=0, charset=string.printable)
 
 
 class BlastRadiusEnv(gym.Env[str, Any]):
@@ -125,13 +131,15 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self.default_chaos = chaos
         self.chaos = chaos
         self.render_mode = render_mode
-        self.observation_space = spaces.Text(_OBSERVATION_LIMIT, min_length=0, charset=string.printable)
-        self.action_space = spaces.Text(MAX_ACTION, min_length=0, charset=string.printable)
+        self.observation_space = copy.copy(_OBSERVATION_SPACE)
+        self.action_space = copy.copy(_ACTION_SPACE)
         self.scenario: Scenario | None = None
         self.difficulty = self.default_difficulty
         self._last = ""
         self._steps = 0
-        self._counterfactual: World | None = None
+        self._counterfactual: World | None = None  # made by episode_score
+        self._pristine: World | None = None  # the build the episode's world is a copy of
+        self._chaos_plan: ChaosPlan | None = None
         self._scored: tuple[tuple[int, int, int], EpisodeScore] | None = None  # the last score, and the state it is of
 
     @property
@@ -162,17 +170,18 @@ class BlastRadiusEnv(gym.Env[str, Any]):
             raise ValueError(f"chaos must be one of {CHAOS_LEVELS}, got {self.chaos!r}")
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; the options are 'difficulty' and 'chaos'")
-        # The agent plays a copy of the build and the no-op counterfactual is another, made now
-        # so that scoring at the end costs what the episode changed (`blastradius.envs.builds`).
+        # The agent plays a copy of the build (`blastradius.envs.builds`); the no-op
+        # counterfactual, another copy under the same chaos, is made only when scoring needs it,
+        # so an episode cut short by the next reset never pays for it.
         pristine = builds.build(self.family, self.difficulty, self.size, self.np_random)
         self.scenario = builds.playable(pristine)
-        self._counterfactual = pristine.world.clone()
+        self._counterfactual = None
         self._scored = None
         # Chaos is drawn after the build, so a seed's world is the same at every chaos level,
         # and applied to both runs, so the damage it does is never the agent's.
-        plan = plan_chaos(self.np_random, self.scenario, self.chaos)
-        plan.apply(self.scenario.world)
-        plan.apply(self._counterfactual)
+        self._chaos_plan = plan_chaos(self.np_random, pristine, self.chaos)
+        self._chaos_plan.apply(self.scenario.world)
+        self._pristine = pristine.world
         self._steps = 0
         self._last = self.scenario.briefing[:_OBSERVATION_LIMIT]
         info = {
@@ -214,14 +223,18 @@ class BlastRadiusEnv(gym.Env[str, Any]):
 
     def episode_score(self) -> EpisodeScore:
         """Score the episode as it stands, against the no-op run of the same seed."""
-        if self.scenario is None or self._counterfactual is None:
+        if self.scenario is None or self._pristine is None or self._chaos_plan is None:
             raise gym.error.ResetNeeded("call reset() before episode_score()")
-        world, counterfactual = self.scenario.world, self._counterfactual
+        world = self.scenario.world
         # The last step scored the episode already; asked again with nothing changed since (as a
         # harness does), the same score is the answer.
         state = (world.now, len(world.ledger.calls), len(world.ledger.changes))
         if self._scored is not None and self._scored[0] == state:
             return self._scored[1]
+        if self._counterfactual is None:
+            self._counterfactual = self._pristine.clone()
+            self._chaos_plan.apply(self._counterfactual)
+        counterfactual = self._counterfactual
         counterfactual.advance(world.now - counterfactual.now)
         score = score_episode(self.scenario, counterfactual)
         self._scored = (state, score)
@@ -239,7 +252,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
 
     def close(self) -> None:
         self.scenario = None
-        self._counterfactual = None
+        self._counterfactual = self._pristine = self._chaos_plan = None
 
 
 class _UnnamedFamilySpec(EnvSpec):

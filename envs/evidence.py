@@ -39,7 +39,7 @@ BAD_STATE = (*IMPAIRED, "failed", "error", "errors", "deleted", "stopped", "lag"
 def numbers_in(text: str) -> set[str]:
     """The numbers written in ``text``, normalised (``54,500`` and ``54500.0`` are ``54500``)."""
     found = set()
-    for match in _NUMBER.findall(text):
+    for match in set(_NUMBER.findall(text)):  # a log repeats its numbers: each is read once
         plain = match.replace(",", "")
         try:
             value = float(plain)
@@ -278,10 +278,8 @@ class Evidence:
     def numbers_seen(self) -> set[str]:
         """Every number the agent was shown, clock stamps aside: a month of log lines stamps every
         minute from 0 to 59, which would make any small figure look shown."""
-        found = numbers_in(_CLOCK.sub(" ", self.briefing))
-        for call in self.calls:
-            found |= numbers_in(_CLOCK.sub(" ", call.observation))
-        return found
+        # Read as one text: a line break between two is where a number ends and none starts.
+        return numbers_in(_CLOCK.sub(" ", "\n".join([self.briefing, *(call.observation for call in self.calls)])))
 
     @cached_property
     def ids_seen(self) -> set[str]:

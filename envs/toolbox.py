@@ -22,13 +22,13 @@ ledger as violations for scoring.
 
 from __future__ import annotations
 
+import copy
 import json
-import marshal
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import ToolError
 from .ledger import Violation
@@ -133,18 +133,62 @@ class Toolbox:
         return bind_arguments(self.functions[name], arguments, self.vocabularies)
 
     def schemas(self) -> list[dict[str, Any]]:
-        """OpenAI chat-completions schemas of every tool (a fresh copy the caller may change)."""
-        copied: list[dict[str, Any]] = marshal.loads(self._schemas)
-        return copied
+        """OpenAI chat-completions schemas of every tool: a fresh list of schemas shared by every
+        caller and read-only (changing one raises TypeError; a ``copy.deepcopy`` may be changed)."""
+        return list(self._schemas)
 
     @cached_property
-    def _schemas(self) -> bytes:
-        # Every reset hands out a fresh copy of the schemas as JSON gives them (lists, not tuples).
-        # Read back from marshal's bytes it costs half what parsing JSON text does, and a tenth of
-        # a deep copy (this process wrote them: marshal's format may differ between Python
-        # versions, never within one).
+    def _schemas(self) -> tuple[dict[str, Any], ...]:
+        # Every reset hands the schemas out: shared, so that a reset copies nothing, and frozen,
+        # so that no agent can change what the next episode's agent is shown. They are the
+        # dicts and lists JSON gives (equal to them, and JSON writes them unchanged).
         schemas = [tool_schema(function, self.vocabularies) for function in self.functions.values()]
-        return marshal.dumps(json.loads(json.dumps(schemas)))
+        return tuple(_frozen(schema) for schema in json.loads(json.dumps(schemas)))
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` (JSON data) with every dict and list in it read-only."""
+    if type(value) is dict:
+        return _FrozenDict({key: _frozen(item) for key, item in value.items()})
+    if type(value) is list:
+        return _FrozenList(_frozen(item) for item in value)
+    return value
+
+
+def _refuse(self: object, *args: Any, **kwargs: Any) -> NoReturn:
+    raise TypeError("the tool schemas are shared by every episode and read-only; change a copy "
+                    "(copy.deepcopy(schema))")
+
+
+class _FrozenDict(dict[str, Any]):
+    """A dict of a tool schema: read like any dict, never changed; a copy is a plain dict."""
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        return _FrozenDict, (dict(self),)  # pickle's default would fill it with __setitem__
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return {key: copy.deepcopy(item, memo) for key, item in self.items()}
+
+
+class _FrozenList(list[Any]):
+    """A list of a tool schema: read like any list, never changed; a copy is a plain list."""
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = clear = extend = insert = pop = remove = reverse = sort = _refuse
+
+    def __reduce__(self) -> tuple[type, tuple[list[Any]]]:
+        return _FrozenList, (list(self),)
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return [copy.deepcopy(item, memo) for item in self]
 
 
 def acting_on(world: World, rid: object, action: str, *, kinds: tuple[str, ...] = ()) -> Resource:

@@ -61,7 +61,7 @@ def toolbox_for(tools: tuple[Tool, ...]) -> Toolbox:
 
 
 def tool_schemas() -> list[dict[str, Any]]:
-    """OpenAI chat-completions schemas of every built-in tool (a fresh copy the caller may change)."""
+    """OpenAI chat-completions schemas of every built-in tool (read-only: `Toolbox.schemas`)."""
     return BUILTIN.schemas()
 
 

@@ -104,3 +104,21 @@ def test_a_seed_built_before_is_not_built_again() -> None:
     assert _chaos_of(env) == first_faults
     env.reset(seed=12, options={"difficulty": "owner"})
     assert calls == [family.default_difficulty, "owner"]
+
+
+def test_what_is_derived_from_a_kept_build_is_made_once() -> None:
+    made: list[int] = []
+
+    def count(scenario: Any) -> int:
+        made.append(1)
+        return len(scenario.world.resources)
+
+    freeze = FAMILIES["freeze_prod_db"]
+    kept = builds.build(freeze, freeze.default_difficulty, 30, np.random.default_rng(31))
+    assert builds.derived(kept, count) == builds.derived(kept, count) == len(kept.world.resources)
+    assert len(made) == 1
+    # A scenario the cache does not hold (a playable copy, one built by hand) may change: made every time.
+    for other in (builds.playable(kept), _build(freeze, freeze.default_difficulty, 31)):
+        builds.derived(other, count)
+        builds.derived(other, count)
+    assert len(made) == 5

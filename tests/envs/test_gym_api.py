@@ -6,6 +6,7 @@ directory as the working directory, so the repository folder is not on ``sys.pat
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -186,7 +187,12 @@ def test_info_is_a_new_dict_every_call(env_id: str) -> None:
     _, first = env.reset(seed=2)
     expected_tools = json.dumps(first["tools"], sort_keys=True)
     first["briefing"] = "changed"
-    first["tools"][0]["function"]["name"] = "changed"
+    with pytest.raises(TypeError, match="read-only"):  # every episode is shown the same schemas
+        first["tools"][0]["function"]["name"] = "changed"
+    with pytest.raises(TypeError, match="read-only"):
+        first["tools"][0]["function"]["parameters"]["required"].append("changed")
+    changed = copy.deepcopy(first["tools"][0])  # a copy is the caller's own
+    changed["function"]["name"] = "changed"
     first["tools"].clear()
     _, second = env.reset(seed=2)
     assert second["briefing"] != "changed"
