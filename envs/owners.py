@@ -117,7 +117,7 @@ _PATTERNS: tuple[tuple[Topic, str], ...] = (
     # Its role.
     ("role", r"(?<!this )(?<!that )\b(?:primary|primaries|replica(?! count)|secondary|leader|follower|master|"
              r"standby|writer|role|promoted|demoted|authoritative|canonical|source of truth)\b"),
-    ("role", r"\b(?:which|what)\b[^?]*\b(?:current|live|active|right|correct|real|newest|latest)\b"),
+    ("role", r"\b(?:which|what)\b[^?]*\b(?:current|live(?! with)|active|right|correct|real|newest|latest)\b"),
     ("role", r"\bwhich (?:of (?:the|these|those) (?:\w+ )?)?(?:one|host|box|server|node|cluster|database|db|"
              r"instance|machine)s? (?:is|are|was|were|should|takes|handles|serves|accepts|receives|gets)\b"),
     ("role", r"\b(?:takes?|taking|gets?|getting|handles?|handling|accepts?|receives?) (?:the |all (?:the )?)?writes\b"),

@@ -1,8 +1,9 @@
 """Traffic: who sent requests to a resource over any window. One source for every view of it:
 ``traffic`` (the callers), ``metrics`` (their total) and a DNS record's own view of its lookups.
 
-A consumer sends requests over an edge that leaves ``traffic`` evidence at the edge's period,
-for the minutes it is up (not down: a deleted, stopped or crashed service sends nothing). A DNS
+A consumer sends requests over an edge that leaves ``traffic`` evidence at the edge's period
+(edges that are no flow of requests aside: running on a pool, holding a certificate), for the
+minutes it is up (not down: a deleted, stopped or crashed service sends nothing). A DNS
 name passes requests on: what is sent to a record reaches whatever the record targeted at that
 minute, so the target's traffic shows them, through the name, for exactly the minutes the record
 pointed at it, and a record moved elsewhere leaves its history with its old target. A name nobody
@@ -24,6 +25,9 @@ __all__ = ["Caller", "callers", "requests"]
 
 Spans = list[tuple[int, int]]  # half-open minute intervals [low, high), sorted, disjoint
 _EVER = -(1 << 62)  # the start of time; its negation the end
+# Dependencies that are no flow of requests: a name passes them on (its consumers are counted at
+# its target), a service runs on a pool without calling it, a load balancer holds a certificate.
+_NO_REQUESTS = frozenset({"resolves", "runs_on", "terminates_tls"})
 
 
 class Caller(NamedTuple):
@@ -51,7 +55,7 @@ def _arriving(world: World, rid: str, spans: Spans, via: str, seen: set[str]) ->
     found: list[Caller] = []
     res = world.resources[rid]
     for edge in world.consumers(rid):
-        if edge.kind != "resolves" and "traffic" in edge.evidence:
+        if edge.kind not in _NO_REQUESTS and "traffic" in edge.evidence:
             found.append(Caller(edge.consumer, _uses(world, edge, spans), edge.kind, via))
     if res.kind == "dns_record" and not _used_inside(world, rid):
         outside = next((e for e in world.providers(rid) if e.kind == "resolves" and "traffic" in e.evidence), None)
@@ -64,7 +68,7 @@ def _arriving(world: World, rid: str, spans: Spans, via: str, seen: set[str]) ->
 
 
 def _used_inside(world: World, record: str) -> bool:
-    return any(edge.kind != "resolves" and "traffic" in edge.evidence for edge in world.consumers(record))
+    return any(edge.kind not in _NO_REQUESTS and "traffic" in edge.evidence for edge in world.consumers(record))
 
 
 def _uses(world: World, edge: Edge, spans: Spans) -> int:
