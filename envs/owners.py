@@ -208,7 +208,7 @@ def answer(world: World, res: Resource, question: str) -> str:
     wanted = set(asked or TOPICS)
     said = [f"{res.owner} about {res.name}:"]
     if "consumers" in wanted:
-        users = [f"{world.resources[e.consumer].name} ({e.consumer}) {e.kind} it"
+        users = [f"{world.resources[e.consumer].name} ({e.consumer}), which {e.kind.replace('_', ' ')} it"
                  + (f" every {e.period // 1440} days" if e.period >= 2880 else "")
                  for e in world.consumers(res.id)
                  if "owner" in e.evidence and world.resources[e.consumer].exists]
