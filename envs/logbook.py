@@ -27,6 +27,7 @@ from typing import Protocol
 from .ledger import HealthPoint
 from .replication import progress, progress_text, reported
 from .resources import Edge
+from .traffic import sending
 from .world import World
 
 __all__ = ["LogLine", "ROUTINE", "lines_between", "segments", "tick_of"]
@@ -157,6 +158,10 @@ class _Connection:
 
     def __init__(self, world: World, edge: Edge, start: int, end: int) -> None:
         self.edge, self.start, self.end = edge, start, end
+        # A consumer logs a use only while it sends (`blastradius.envs.traffic.sending`): a
+        # crashed or stopped one connects to nothing.
+        self.up = sending(world, edge.consumer)
+        self.always = any(low <= start and end < high for low, high in self.up)
         self.provider = world.resources[edge.provider]
         self.history = world.ledger.health_timeline(edge.provider)
         self.opened = world.start_time
@@ -168,9 +173,12 @@ class _Connection:
         low, high = max(self.start, tick - _HOUR + 1), min(self.end, tick)
         if low > high or not self.edge.uses_between(low, high + 1):
             return None
-        return high - (high - self.edge.phase) % self.edge.period
+        last = high - (high - self.edge.phase) % self.edge.period
+        return last if self.always or any(a <= last < b for a, b in self.up) else None
 
     def count(self) -> int:
+        if not self.always:  # the consumer stopped sending within the window: count line by line
+            return sum(self._used(tick) is not None for tick in self.ticks)
         if self.edge.period >= _HOUR:  # at most one use an hour: one line per use
             return self.edge.uses_between(self.start, self.end + 1)
         # Used more often than hourly: every whole hour holds a use; the clipped ends may not.

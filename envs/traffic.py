@@ -21,7 +21,7 @@ from typing import NamedTuple
 from .resources import Edge, Resource, own_health
 from .world import World, assign
 
-__all__ = ["Caller", "callers", "requests"]
+__all__ = ["Caller", "Spans", "callers", "requests", "sending"]
 
 Spans = list[tuple[int, int]]  # half-open minute intervals [low, high), sorted, disjoint
 _EVER = -(1 << 62)  # the start of time; its negation the end
@@ -73,10 +73,10 @@ def _used_inside(world: World, record: str) -> bool:
 
 def _uses(world: World, edge: Edge, spans: Spans) -> int:
     """The consumer's uses of ``edge`` within ``spans`` while it was sending."""
-    return _count(edge, _intersect(spans, _sending(world, edge.consumer)))
+    return _count(edge, _intersect(spans, sending(world, edge.consumer)))
 
 
-def _sending(world: World, rid: str) -> Spans:
+def sending(world: World, rid: str) -> Spans:
     """The minutes ``rid`` sent requests: while it existed and was not itself stopped, deleted or
     crashed. A caller whose own dependency is down still tries (and fails): it keeps sending."""
     return _while(world, rid, lambda state: own_health(state, world.now) != "down")

@@ -99,3 +99,19 @@ def test_metrics_counts_exactly_the_requests_traffic_lists(family: str, difficul
             listed = sum(int(n) for n in re.findall(r": (\d+) requests", say(a, "traffic", resource=rid,
                                                                            window_minutes=window)))
             assert _total(b, rid, window) == listed, (rid, window)
+
+
+def test_a_crashed_proxy_logs_no_connection_and_its_config_sees_no_read_from_it() -> None:
+    # The outside agents' probe: push a rule the canary's old proxy cannot parse, then read its
+    # logs; a crashed process connects to nothing, so no "reads ... ok" follows its panic.
+    scenario = build(FAMILIES["global_config_push"], "telemetry", 1)
+    world, facts = scenario.world, scenario.facts
+    say(world, "request_approval", action="update_config", resource=facts["config"], reason="staged")
+    say(world, "push_config", resource=facts["config"], key=facts["key"], value="true", regions=[facts["canary"]])
+    say(world, "wait", minutes=30)
+    crashed = [rid for rid in world.of_kind("service") if world.resources[rid].fault == "crashed"]
+    assert crashed
+    for rid in crashed:
+        logged = say(world, "logs", resource=rid, window_minutes=25)
+        assert "panic" not in logged and " ok" not in logged, logged  # the panic was before the window
+        assert rid not in _callers(world, facts["config"], 25)
