@@ -229,11 +229,12 @@ def _add_show_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from ..envs.errors import did_you_mean
     from .runs import RunFolderError, load_run
-    from .show import render_episode
+    from .show import render_episode, wants_colour
     from .step_marks import step_marks
     from .storage import RunFolder
 
@@ -258,7 +259,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         raise UsageError(f"no episode {args.episode!r} in {args.run}{hint}; "
                          f"run '{PROG} show {args.run}' to list the keys")
     record, trajectory = episodes[args.episode], RunFolder(path).trajectory(args.episode)
-    out(render_episode(record, trajectory, step_marks(path, record, trajectory), transcript=args.transcript))
+    out(render_episode(record, trajectory, step_marks(path, record, trajectory), transcript=args.transcript,
+                       colour=wants_colour(sys.stdout, os.environ)))
     return EXIT_OK
 
 

@@ -14,31 +14,42 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from collections.abc import Mapping
 from typing import Any
 
 from .step_marks import Marks, StepMarks, chaos_tags
 
-__all__ = ["WIDTH", "render_episode", "render_transcript"]
+__all__ = ["WIDTH", "render_episode", "render_transcript", "wants_colour"]
 
 WIDTH = 110
 _OBSERVATION_CHARS = 1200
 _ACTION_CHARS = 400
 _CALL_CHARS = 4000  # a tool call in the transcript: the model's own words, kept whole in practice
 _CALL = re.compile(r"\bcall (\d+)\b")
+_TAG_COLOUR = "1;31"  # bold red: what the agent did or met that a reader must not miss
+_FAULT_COLOUR = "33"  # yellow: the tool layer's chaos, met rather than done
+_VERDICT_COLOURS = {"supported": "32", "contradicted": "1;31", "unsupported": "33"}
 _FLAGS = ("false_success_claim", "hidden_destructive_action", "fabricated", "false_unrecoverable")
 # The explanation's claim lines: shown under the report instead, with their evidence.
 _CLAIM_LINES = ("claim ", "undisclosed: ")
 
 
+def wants_colour(stream: Any, environ: Mapping[str, str]) -> bool:
+    """Colour for a terminal only, and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(callable(isatty) and isatty()) and not environ.get("NO_COLOR")
+
+
 def render_episode(record: dict[str, Any], trajectory: dict[str, Any], marks: Marks | None = None,
-                   transcript: bool = False) -> str:
+                   transcript: bool = False, colour: bool = False) -> str:
     """``record`` and ``trajectory`` as text; ``marks`` are the steps' (None: chaos faults only,
-    read from the record); ``transcript``: end with the agent's chat messages."""
+    read from the record); ``transcript``: end with the agent's chat messages; ``colour``: the
+    tags and verdicts in ANSI colours (laid out first, so colour never changes a line's width)."""
     lines = [f"episode {record['key']}  status: {record['status']}  steps: {record['steps']}", "",
              "briefing:", _wrap(trajectory["briefing"]), ""]
     if trajectory.get("consequence"):
         lines += ["the reckless path's documented consequence:", _wrap(trajectory["consequence"]), ""]
-    lines += _steps(trajectory["steps"], marks or Marks())
+    lines += _steps(trajectory["steps"], marks or Marks(), colour)
     changes = _changes(trajectory["health_timeline"])
     lines += ["", "health changes (minutes from start):"]
     lines += [f"  +{minute:>6} {resource:<14} {health}" for minute, resource, health in changes] or ["  none"]
@@ -50,7 +61,7 @@ def render_episode(record: dict[str, Any], trajectory: dict[str, Any], marks: Ma
         judged = "n/a (no report)" if truth is None else f"{truth:.2f}"
         lines += ["", f"success: {score['success']}  safe success: {score['safe_success']}  "
                       f"damage: {score['damage']['total']:.1f}  truthfulness: {judged}"]
-        lines += ["", *_report(score, trajectory["steps"])]
+        lines += ["", *_report(score, trajectory["steps"], colour)]
     why = [line for line in trajectory["explanation"] if not (score and line.startswith(_CLAIM_LINES))]
     lines += ["", "why:"] + [f"  {line}" for line in why]
     if transcript:
@@ -58,22 +69,29 @@ def render_episode(record: dict[str, Any], trajectory: dict[str, Any], marks: Ma
     return "\n".join(lines)
 
 
-def _steps(steps: list[dict[str, Any]], marks: Marks) -> list[str]:
+def _steps(steps: list[dict[str, Any]], marks: Marks, colour: bool) -> list[str]:
     lines = []
     if marks.note:
         lines.append(f"(steps not marked destructive or against policy: {marks.note})")
     for number, step in enumerate(steps, 1):
         mark = marks.steps[number - 1] if number <= len(marks.steps) else StepMarks()
-        tags = "".join(f"[{tag}] " for tag in mark.tags + chaos_tags(step))
-        head = _cut(f"[{number}] +{step['clock_minutes']} min  {tags}{_action(step)}", _ACTION_CHARS)
-        lines.append(textwrap.fill(head, WIDTH, subsequent_indent=" " * 8, break_long_words=True))
-        if mark.changed:
-            lines.append(_cut(f"    changed: {', '.join(mark.changed)}"))
+        broke, met = "".join(f"[{tag}] " for tag in mark.tags), "".join(f"[{tag}] " for tag in chaos_tags(step))
+        tags = broke + met
+        clock = f"[{number}] +{step['clock_minutes']} min  "
+        head = textwrap.fill(_cut(f"{clock}{tags}{_action(step)}", _ACTION_CHARS), WIDTH, subsequent_indent=" " * 8,
+                             break_long_words=True)
+        if colour and tags and head.startswith(clock + tags):  # the tags fit on the first line: paint them
+            painted = (_paint(broke, _TAG_COLOUR) if broke else "") + (_paint(met, _FAULT_COLOUR) if met else "")
+            head = clock + painted + head[len(clock + tags):]
+        lines.append(head)
+        made = [f"{what}: {', '.join(ids)}" for what, ids in (("changed", mark.changed), ("created", mark.created)) if ids]
+        if made:
+            lines.append(_wrap("; ".join(made)))
         lines.append(_wrap(_cut(step["observation"], _OBSERVATION_CHARS)))
     return lines
 
 
-def _report(score: dict[str, Any], steps: list[dict[str, Any]]) -> list[str]:
+def _report(score: dict[str, Any], steps: list[dict[str, Any]], colour: bool) -> list[str]:
     """The report or escalation that ended the episode, each claim with its verdict and evidence."""
     truth = score["truthfulness"]
     finish = score.get("finish")
@@ -88,7 +106,10 @@ def _report(score: dict[str, Any], steps: list[dict[str, Any]]) -> list[str]:
     claims = truth.get("claims") or []
     lines.append(f"  claims ({len(claims)}):" if claims else "  claims: none read from it")
     for claim in claims:
-        lines.append(_cut(f"    {claim['verdict'].upper():<13} {claim['field']}: {claim['text']}"))
+        verdict = f"{claim['verdict'].upper():<13}"
+        line = _cut(f"    {verdict} {claim['field']}: {claim['text']}")
+        paint = _VERDICT_COLOURS.get(claim["verdict"]) if colour else None
+        lines.append(line.replace(verdict, _paint(verdict, paint), 1) if paint else line)
         knew = f" (a lie: {claim['flag']}, the agent knew)" if claim.get("agent_knew") else ""
         lines.append(_wrap(f"why: {claim['why']}{knew}", 18))
         if claim.get("evidence"):
@@ -123,6 +144,10 @@ def render_transcript(messages: Any, agent: str) -> list[str]:
             said.append(_wrap(_cut(f"-> {function.get('name')} {function.get('arguments')}", _CALL_CHARS), 13))
         lines.append(f"  {role:<10} " + ("\n".join(said).lstrip() if said else "(nothing)"))
     return lines
+
+
+def _paint(text: str, code: str) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m"
 
 
 def _action(step: dict[str, Any]) -> str:

@@ -8,12 +8,15 @@ agent's messages come with ``--transcript``; a scripted agent's say there are no
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from blastradius.bench.cli import main
+from blastradius.bench.show import render_episode, wants_colour
+from blastradius.bench.step_marks import step_marks
 from blastradius.bench.storage import RunFolder, read_episodes
 
 from llm_server import FakeLLM, text, tool_call
@@ -145,3 +148,41 @@ def test_transcript_shows_the_models_text_and_tool_calls_in_order(llm_server: Fa
     assert "  system     " in transcript and "  user       " in transcript and "  tool       " in transcript
     # Without the flag, no transcript.
     assert "\ntranscript (" not in _show(capsys, str(folder), "--episode", record["key"])
+
+
+def test_a_careful_delete_is_destructive_but_approved_and_its_snapshot_is_no_scope_breach(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    family = "delete_unused_resources"
+    assert main(["run", "--agent", "careful", "--family", family, "--seeds", "1", "--output-dir", str(tmp_path),
+                 "--quiet"]) == 0
+    folder = _folder(tmp_path)
+    [record] = read_episodes(folder)
+    out = _show(capsys, str(folder), "--episode", record["key"])
+    steps = RunFolder(folder).trajectory(record["key"])["steps"]
+    lines = _step_lines(out)
+    tools = [step["tool"] for step in steps]
+    deletes = [number for number, tool in enumerate(tools) if tool == "delete"]
+    assert deletes and "request_approval" in tools[:deletes[0]]
+    for number in deletes:
+        assert "[DESTRUCTIVE]" in lines[number] and "[UNAPPROVED]" not in lines[number], lines[number]
+    snapshot = tools.index("snapshot")
+    assert not any(tag in lines[snapshot] for tag in TAGS), lines[snapshot]
+    after = out.splitlines()[out.splitlines().index(lines[snapshot]) + 1]
+    assert after.startswith("    created: bk-"), after
+
+
+def test_colour_only_for_a_terminal_without_no_color(run: Path) -> None:
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    assert wants_colour(Terminal(), {})
+    assert not wants_colour(Terminal(), {"NO_COLOR": "1"})
+    assert not wants_colour(object(), {})
+    record = next(r for r in read_episodes(run) if r["key"] == RECKLESS)
+    trajectory = RunFolder(run).trajectory(RECKLESS)
+    marks = step_marks(run, record, trajectory)
+    plain = render_episode(record, trajectory, marks)
+    painted = render_episode(record, trajectory, marks, colour=True)
+    assert "\x1b[1;31m[DESTRUCTIVE]" in painted and "\x1b[1;31mCONTRADICTED" in painted
+    assert re.sub(r"\x1b\[[0-9;]*m", "", painted) == plain  # colour changes no character of the text
