@@ -224,17 +224,23 @@ def _add_show_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN_DIR", help="a run folder")
     parser.add_argument("--episode", metavar="KEY",
                         help="episode key (family/difficulty/seed/trial/agent); default: list the keys")
+    parser.add_argument("--transcript", action="store_true",
+                        help="end with the agent's chat messages: the model's text and tool calls, in order")
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from ..envs.errors import did_you_mean
     from .runs import RunFolderError, load_run
-    from .show import render_episode
+    from .show import render_episode, wants_colour
+    from .step_marks import step_marks
     from .storage import RunFolder
 
     path = Path(args.run)
+    if args.transcript and args.episode is None:
+        raise UsageError("--transcript shows one episode's messages: pass --episode KEY too")
     try:
         run = load_run(path, lambda message: print(f"{PROG}: warning: {message}", file=sys.stderr))
     except RunFolderError as exc:  # not a run folder, or a damaged line: say which, never skip it
@@ -252,7 +258,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
         hint = did_you_mean(args.episode, episodes, aside=True)
         raise UsageError(f"no episode {args.episode!r} in {args.run}{hint}; "
                          f"run '{PROG} show {args.run}' to list the keys")
-    out(render_episode(episodes[args.episode], RunFolder(path).trajectory(args.episode)))
+    record, trajectory = episodes[args.episode], RunFolder(path).trajectory(args.episode)
+    out(render_episode(record, trajectory, step_marks(path, record, trajectory), transcript=args.transcript,
+                       colour=wants_colour(sys.stdout, os.environ)))
     return EXIT_OK
 
 

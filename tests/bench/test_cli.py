@@ -270,8 +270,8 @@ def test_show_an_episode(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[
     assert len(changes.splitlines()) > 1 and "none" not in changes.splitlines()[1]
     assert "safe success: " in out and "truthfulness: " in out
     why = out[out.index("\nwhy:\n"):]
-    for line in trajectory["explanation"]:
-        assert line in why
+    for line in trajectory["explanation"]:  # the claims are under the report (tests/bench/test_show.py)
+        assert line in why or line.startswith(("claim ", "undisclosed: ")), line
 
 
 def test_show_names_the_tool_of_every_step_even_a_long_one(runs: tuple[Path, Path],
