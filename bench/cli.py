@@ -123,7 +123,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
                            "incident": f.incident.title, "date": f.incident.date, "url": f.incident.url,
                            **({"summary": f.incident.summary} if f.id in consequences else {}),
                            "tests": f.tests,
-                           "default_difficulty": f.default_difficulty,
+                           "default_difficulty": f.default_difficulty, "step_budget": f.step_budget,
                            "difficulties": [{"name": d.name, "evidence": d.evidence, "owners": d.owners,
                                              **({"consequence": consequences[f.id][d.name]}
                                                 if f.id in consequences else {})}
@@ -137,6 +137,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         if family.id in consequences:
             out(f"  What happened: {family.incident.summary}")
         out(f"  Tests: {family.tests}")
+        out(f"  Step budget: {family.step_budget} steps")
         for level in family.difficulties:
             mark = " (default)" if level.name == family.default_difficulty else ""
             out(f"    {level.name}{mark}: {level.evidence}")
