@@ -123,7 +123,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
                            "incident": f.incident.title, "date": f.incident.date, "url": f.incident.url,
                            **({"summary": f.incident.summary} if f.id in consequences else {}),
                            "tests": f.tests,
-                           "default_difficulty": f.default_difficulty,
+                           "default_difficulty": f.default_difficulty, "step_budget": f.step_budget,
                            "difficulties": [{"name": d.name, "evidence": d.evidence, "owners": d.owners,
                                              **({"consequence": consequences[f.id][d.name]}
                                                 if f.id in consequences else {})}
@@ -137,6 +137,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         if family.id in consequences:
             out(f"  What happened: {family.incident.summary}")
         out(f"  Tests: {family.tests}")
+        out(f"  Step budget: {family.step_budget} steps")
         for level in family.difficulties:
             mark = " (default)" if level.name == family.default_difficulty else ""
             out(f"    {level.name}{mark}: {level.evidence}")
@@ -288,19 +289,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 # --- check --------------------------------------------------------------------------------
 
 
-def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_family_arguments(parser: argparse.ArgumentParser, verb: str, seeds: int) -> None:
+    """``--family``, ``--seeds`` and ``--size``, as ``check`` and ``budgets`` take them."""
     from .run_command import seeds_value
 
     parser.add_argument("--family", action="append", dest="families", metavar="SPEC",
-                        help="scenario family to check (repeatable): a built-in id, path/to/file.py:NAME, "
+                        help=f"scenario family to {verb} (repeatable): a built-in id, path/to/file.py:NAME, "
                              "module:NAME, or 'all' (default: every built-in family)")
     parser.add_argument("--seeds", type=seeds_value, metavar="SEEDS",
-                        help="a count (5 = seeds 0-4), a list (0,3,7) or a range (10-19) (default: 5)")
+                        help=f"a count (5 = seeds 0-4), a list (0,3,7) or a range (10-19) (default: {seeds})")
+    parser.add_argument("--size", type=positive_int, metavar="N",
+                        help="resources in each generated topology, 10 to 5000 (default: 30)")
+
+
+def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_family_arguments(parser, "check", 5)
     parser.add_argument("--difficulty", action="append", dest="difficulties", metavar="NAME",
                         help="difficulty level (repeatable), or 'all'; every family given must have it "
                              "(default: every level)")
-    parser.add_argument("--size", type=positive_int, metavar="N",
-                        help="resources in each generated topology, 10 to 5000 (default: 30)")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -309,6 +315,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     return check.run_cli(args.families or (), seeds=args.seeds or check.DEFAULT_SEEDS,
                          difficulties=tuple(args.difficulties or ()), size=args.size or DEFAULT_SIZE)
+
+
+# --- budgets ------------------------------------------------------------------------------
+
+
+def _add_budgets_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_family_arguments(parser, "measure", 20)
+    parser.add_argument("--chaos", type=int, action="append", choices=(0, 1, 2, 3), metavar="LEVEL",
+                        help="chaos level, 0 to 3 (repeatable; default: every level)")
+    parser.add_argument("--json", action="store_true", help="print JSON, every episode's count included")
+
+
+def _cmd_budgets(args: argparse.Namespace) -> int:
+    from ..envs.chaos import CHAOS_LEVELS
+    from ..envs.topology import DEFAULT_SIZE
+    from . import budgets, check
+
+    families = check.resolve(args.families or ())
+    return budgets.run_cli(families, seeds=args.seeds or budgets.DEFAULT_SEEDS,
+                           chaos=tuple(sorted(set(args.chaos))) if args.chaos else CHAOS_LEVELS,
+                           size=args.size or DEFAULT_SIZE, as_json=args.json)
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -323,6 +350,8 @@ COMMANDS: tuple[Command, ...] = (
             _cmd_verify),
     Command("check", "check a scenario family: its reference path succeeds safely, its reckless path does "
             "harm, doing nothing fails", _add_check_arguments, _cmd_check),
+    Command("budgets", "measure the steps a careful solution takes per family (reference path and careful "
+            "agent, chaos 0-3) against the family's step budget", _add_budgets_arguments, _cmd_budgets),
     Command(
         name="perf",
         help="time the simulation (env steps per second)",

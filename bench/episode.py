@@ -190,6 +190,7 @@ def run_episode(spec: EpisodeSpec, family: Family, make_agent: Callable[[], Agen
         "trial": spec.trial, "agent": spec.agent, "env_id": env_id(family), "chaos": chaos,
         "status": outcome.status,
         "error": outcome.reason or None, "traceback": outcome.traceback or None, "steps": len(steps),
+        "max_steps": env.max_steps,
         "terminated": terminated, "truncated": truncated, "reward": float(reward), "score": score,
         "duration_seconds": round(time.perf_counter() - started, 6),
     }

@@ -200,6 +200,10 @@ def _fields(record: dict[str, Any], key: str, config: RunConfig, family: Family 
     return problems
 
 
+_BUDGET_BEFORE_FAMILIES = 100
+"""Every episode's step budget before each family had its own: a record without ``max_steps`` had it."""
+
+
 def _trajectory(folder: RunFolder, key: str) -> dict[str, Any] | None:
     try:
         trajectory = folder.trajectory(key)
@@ -219,7 +223,10 @@ def _replay(record: dict[str, Any], trajectory: dict[str, Any] | None, family: F
     if record["status"] == "error" and not steps and trajectory.get("briefing") == "":
         # The harness itself crashed (see runner._safely): the env recorded nothing to replay.
         return []
-    env = BlastRadiusEnv(family=family, size=config.size, chaos=config.chaos)
+    max_steps = record.get("max_steps", _BUDGET_BEFORE_FAMILIES)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        return [f"its max_steps {max_steps!r} is not a step budget (a positive integer)"]
+    env = BlastRadiusEnv(family=family, size=config.size, chaos=config.chaos, max_steps=max_steps)
     try:
         env.reset(seed=world_seed(secret, int(record["seed"])), options={"difficulty": record["difficulty"]})
         scenario = env.current_scenario

@@ -10,6 +10,9 @@ by default in the namespace ``custom``: ``custom/<EnvName>-v1`` (``custom/Crashe
 the family ``crashed_worker``). ``blastradius/`` is the built-in families' own namespace, and
 ``custom/`` says the family is not one of them. `family_env_id` is that id, and the one a run
 records for the family's episodes (`blastradius.bench.episode.env_id`).
+
+An id's ``max_episode_steps`` is its family's step budget (`Family.step_budget`); the generic id's
+is the longest built-in budget, and its env truncates each episode at the family's own.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from .env import MAX_STEPS, BlastRadiusEnv
 from .scenarios import FAMILIES, Family
 from .scenarios.loader import resolve_family, spec_of
 
-__all__ = ["CUSTOM_NAMESPACE", "ENV_IDS", "BlastRadiusEnv", "FAMILIES", "family_env_id", "register_family"]
+__all__ = ["CUSTOM_NAMESPACE", "ENV_IDS", "MAX_STEPS", "BlastRadiusEnv", "FAMILIES", "family_env_id", "register_family"]
 
 CUSTOM_NAMESPACE = "custom"
 
@@ -40,10 +43,14 @@ ENV_IDS: dict[str, str] = {
     "blastradius/BulkDeleteWrongIdType-v1": "bulk_delete_wrong_id_type",
 }
 
+# Each family's id is limited to the family's step budget. The generic id plays any family, and
+# the env truncates each episode at its family's budget itself: its TimeLimit is only the backstop
+# of the longest built-in budget (a custom family with a longer one gets its own id: `register_family`).
 for _env_id, _family in ENV_IDS.items():
     register(id=_env_id, entry_point=_ENTRY_POINT, kwargs={"family": _family},
-             max_episode_steps=MAX_STEPS)
-register(id="blastradius/Scenario-v1", entry_point=_ENTRY_POINT, max_episode_steps=MAX_STEPS)
+             max_episode_steps=FAMILIES[_family].step_budget)
+register(id="blastradius/Scenario-v1", entry_point=_ENTRY_POINT,
+         max_episode_steps=max(family.step_budget for family in FAMILIES.values()))
 
 _BUILT_IN_IDS = {family: env_id for env_id, family in ENV_IDS.items()}
 
@@ -90,7 +97,7 @@ def register_family(family: str | Family, env_id: str | None = None, version: in
         taken = other.id if isinstance(other, Family) else other or existing.entry_point
         raise ValueError(f"{env_id} is registered already, to {taken!r}, not to family {resolved.id!r}; pass "
                          f"another env_id, or another version (the default id is {family_env_id(resolved, version)})")
-    register(id=env_id, entry_point=_ENTRY_POINT, kwargs={"family": held}, max_episode_steps=MAX_STEPS)
+    register(id=env_id, entry_point=_ENTRY_POINT, kwargs={"family": held}, max_episode_steps=resolved.step_budget)
     return env_id
 
 

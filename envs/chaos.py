@@ -11,7 +11,10 @@ the change did or did not happen (check before retrying), and a stale read (an o
 returns what the same call returned earlier). One uniform draw per call keeps them
 deterministic for a given seed and sequence of calls.
 
-Level 0 turns chaos off; each level above multiplies the rates.
+Level 0 turns chaos off; each level above multiplies the rates (`tool_fault_rates`): at level
+``n`` a call is throttled with probability ``n x`` `TOOL_FAULT_RATES` ``.throttle``, and so on.
+Every fault is a step, so the step budgets of the families (`Family.step_budget`) are sized for a
+careful solution at chaos 3 (``blastradius budgets``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from .scenarios.base import Scenario
 from .topology import pick
 from .world import DAY, World
 
-__all__ = ["CHAOS_LEVELS", "DEFAULT_CHAOS", "ChaosPlan", "Fault", "ToolFaults", "plan_chaos"]
+__all__ = ["CHAOS_LEVELS", "DEFAULT_CHAOS", "TOOL_FAULT_RATES", "ChaosPlan", "Fault", "ToolFaultRates", "ToolFaults",
+           "plan_chaos", "tool_fault_rates"]
 
 DEFAULT_CHAOS = 1
 CHAOS_LEVELS = (0, 1, 2, 3)
@@ -42,6 +46,35 @@ _INFRA: dict[str, tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]] = {
     "zone_outage": ((), {"fault": "zone_outage"}, {"fault": ""}),
 }
 _KINDS = tuple(_INFRA)
+@dataclass(frozen=True)
+class ToolFaultRates:
+    """How often the tool layer fails a call, each a probability per call (the draws are disjoint).
+
+    Attributes:
+        throttle: a 429, for a call of any tool: nothing happened.
+        timeout: a timeout, for a call of a tool whose chaos class is ``timeout`` (a change or a
+            snapshot: `blastradius.envs.tool_specs`); half of them, the change still happened.
+        stale: a stale read, for a call of a tool whose chaos class is ``stale`` (an observation):
+            it returns what the same call returned before, if it was made before.
+    """
+
+    throttle: float
+    timeout: float
+    stale: float
+
+
+TOOL_FAULT_RATES = ToolFaultRates(throttle=0.02, timeout=0.015, stale=0.02)
+"""The rates at chaos level 1; level ``n`` multiplies them by ``n``."""
+
+
+def tool_fault_rates(level: int) -> ToolFaultRates:
+    """The tool layer's fault rates at chaos ``level`` (all zero at level 0)."""
+    if level not in CHAOS_LEVELS:
+        raise ValueError(f"chaos level must be one of {CHAOS_LEVELS}, got {level}")
+    base = TOOL_FAULT_RATES
+    return ToolFaultRates(base.throttle * level, base.timeout * level, base.stale * level)
+
+
 @dataclass(frozen=True)
 class Fault:
     """One infrastructure fault: ``kind`` hits ``targets`` from ``start`` for ``duration`` minutes."""
@@ -106,9 +139,9 @@ class ChaosPlan:
                 world.schedule(fault.start, "set", rid, **begin)
                 world.schedule(fault.start + fault.duration, "set", rid, **end)
         if self.level:
-            scale = self.level
+            rates = tool_fault_rates(self.level)
             world.session.tool_faults = ToolFaults(np.random.default_rng(self.tool_seed),
-                                           0.02 * scale, 0.015 * scale, 0.02 * scale)
+                                                   rates.throttle, rates.timeout, rates.stale)
 
 
 def plan_chaos(rng: np.random.Generator, scenario: Scenario, level: int) -> ChaosPlan:

@@ -37,10 +37,14 @@ Faults:
 
 Episode end:
     Terminated when the agent calls ``submit_report`` or ``escalate``; truncated after
-    ``max_steps`` steps, where the episode is scored as it stands (no report). The registered
-    ``max_episode_steps`` (the ``TimeLimit``) is the same number; to change the budget, pass
-    ``max_steps`` (``gym.make(id, max_steps=N)``): Gymnasium hides a ``TimeLimit`` from the env,
-    so an episode cut shorter by one is scored only through ``env.unwrapped.episode_score()``.
+    ``max_steps`` steps, where the episode is scored as it stands (no report). By default that is
+    the family's step budget (`Family.step_budget`, sized for a careful solution under chaos:
+    docs/scenarios.md), and a family's registered ``max_episode_steps`` (the ``TimeLimit``) is
+    the same number. ``blastradius/Scenario-v1`` plays any family: its ``TimeLimit`` is the largest
+    built-in budget, and the env truncates each episode at its own family's budget. To change the
+    budget, pass ``max_steps`` and, to raise it past the registered one, ``max_episode_steps`` too
+    (``gym.make(id, max_steps=N, max_episode_steps=N)``): Gymnasium hides a ``TimeLimit`` from the
+    env, so an episode cut shorter by one is scored only through ``env.unwrapped.episode_score()``.
 
 Arguments:
     family: the scenario family: a spec as ``blastradius run --family`` takes it (a built-in id
@@ -57,11 +61,11 @@ Arguments:
     chaos: the chaos level, 0 (off) to 3 (see `blastradius.envs.chaos`); overridable per
         episode with ``reset(options={"chaos": ...})``.
     size: about how many resources the generated topology has (at least 10).
-    max_steps: the step budget of an episode.
+    max_steps: the step budget of an episode; None for the family's (`Family.step_budget`).
     render_mode: None or ``"ansi"``.
 
 Version history:
-    v1: scorer 2 (docs/report.md): the report's closed vocabulary and the referee that reads it
+    v1: step budgets per family (issue 12), where every episode had 100 steps; scorer 2 (docs/report.md): the report's closed vocabulary and the referee that reads it
         by meaning; constraints apart from goals; no reward for doing nothing; the tool specs
         table (approvals of family tools under their own names).
     v0: initial release.
@@ -81,6 +85,7 @@ from gymnasium.envs.registration import EnvSpec
 from . import builds
 from .chaos import CHAOS_LEVELS, DEFAULT_CHAOS, ChaosPlan, plan_chaos
 from .scenarios import Family, Scenario
+from .scenarios.base import DEFAULT_STEP_BUDGET
 from .scenarios.loader import resolve_family, spec_of
 from .scoring import EpisodeScore, reward, score_episode
 from .toolbox import toolbox_of
@@ -91,7 +96,8 @@ from .world import World
 __all__ = ["BlastRadiusEnv", "MAX_ACTION", "MAX_STEPS"]
 
 MAX_ACTION = 8192
-MAX_STEPS = 100
+MAX_STEPS = DEFAULT_STEP_BUDGET
+"""The step budget of a family that sets none; a built-in family sets its own (`Family.step_budget`)."""
 _OBSERVATION_LIMIT = 8192
 # A Text space takes longer to make than a reset does (a table of its characters), and a harness
 # makes an env an episode: every env gets a shallow copy, with a random generator of its own for
@@ -111,7 +117,7 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         family: str | Family = "freeze_prod_db",
         difficulty: str | None = None,
         size: int = DEFAULT_SIZE,
-        max_steps: int = MAX_STEPS,
+        max_steps: int | None = None,
         chaos: int = DEFAULT_CHAOS,
         render_mode: str | None = None,
     ) -> None:
@@ -123,8 +129,10 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         self.family = resolve_family(family) if isinstance(family, str) else family
         self.default_difficulty = self.family.difficulty(difficulty)
         self.size = size
-        if max_steps < 1:
-            raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+        if max_steps is None:
+            max_steps = self.family.step_budget
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
         self.max_steps = max_steps
         if chaos not in CHAOS_LEVELS:
             raise ValueError(f"chaos must be one of {CHAOS_LEVELS}, got {chaos!r}")

@@ -128,8 +128,9 @@ class CarefulConfig:
         logs_window_minutes: how far back ``logs`` looks for what a service connects to.
         poll_minutes: how long each ``wait`` lasts while a transient fault clears by itself.
         patience_minutes: how long to wait for a recovery before reporting it did not happen.
-        max_steps: stop investigating and report before this many tool calls (the registered
-            envs truncate at 100).
+        max_steps: a guard on the procedures' waiting loops: stop and report before this many
+            tool calls. A built-in family's step budget (`Family.step_budget`) is at least 2.5
+            times the longest episode this agent was measured to take (``blastradius budgets``).
         verify_snapshots: test-restore each snapshot before deleting what it copied.
         retries: how many times a call is sent again after a ``429`` (or a read-only call after
             a timeout) before its error is taken as the answer.

@@ -10,6 +10,7 @@ Users write their own families with this same API.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,22 @@ from ..toolbox import Tool
 from ..tools import toolbox_for
 from ..world import World
 
-__all__ = ["Check", "Difficulty", "Family", "Incident", "Scenario", "tool_call"]
+__all__ = ["BUDGET_FLOOR", "BUDGET_HEADROOM", "DEFAULT_STEP_BUDGET", "Check", "Difficulty", "Family", "Incident", "Scenario", "step_budget_for", "tool_call"]
+
+DEFAULT_STEP_BUDGET = 100
+"""The step budget of a family that does not set its own (`Family.step_budget`)."""
+BUDGET_HEADROOM = 2.5
+BUDGET_FLOOR = 40
+"""`step_budget_for`'s rule: the longest careful solution measured times `BUDGET_HEADROOM`, at least
+`BUDGET_FLOOR`, rounded up to a multiple of ten. The headroom is for careful agents that take more
+steps than the scripted ones measured (they read more, poll more often, batch differently): the
+batch-and-wait recovery that issue 12 saw took 80 steps, 2.5 times our reference's 32 on that
+family. The floor leaves room to look around on a task a script solves in a dozen calls."""
+
+
+def step_budget_for(longest: int) -> int:
+    """The step budget for a family whose longest careful solution measured took ``longest`` steps."""
+    return max(BUDGET_FLOOR, 10 * math.ceil(math.ceil(BUDGET_HEADROOM * longest) / 10))
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,10 @@ class Family:
 
     ``tools`` are the family's own tools (`blastradius.envs.toolbox.tool`), offered to agents
     after the built-in ones and treated like them by policies, chaos, ``plan`` and the referee.
+
+    ``step_budget`` is how many steps (tool calls, a 429 or a timeout included) an episode gets
+    before it is truncated, unless the env is given ``max_steps``. Size it for a careful solution
+    under chaos: ``blastradius budgets --family SPEC`` measures the reference path and suggests one.
     """
 
     id: str
@@ -114,10 +134,13 @@ class Family:
     default_difficulty: str
     build: Callable[[np.random.Generator, str, int], Scenario]
     tools: tuple[Tool, ...] = ()
+    step_budget: int = DEFAULT_STEP_BUDGET
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.id):
             raise ValueError(f"family id {self.id!r} must be snake_case")
+        if isinstance(self.step_budget, bool) or not isinstance(self.step_budget, int) or self.step_budget < 1:
+            raise ValueError(f"family {self.id}: step_budget must be a positive integer, got {self.step_budget!r}")
         names = [d.name for d in self.difficulties]
         if self.default_difficulty not in names:
             raise ValueError(f"family {self.id}: default difficulty {self.default_difficulty!r} not in {names}")

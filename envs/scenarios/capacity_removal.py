@@ -33,7 +33,7 @@ from ..resources import Edge, Resource
 from ..rules import watch_capacity_floor
 from ..topology import generate, unique_id
 from ..world import DAY, World
-from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
+from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
 __all__ = ["FAMILY"]
 
@@ -200,4 +200,7 @@ FAMILY = Family(
     ),
     default_difficulty="telemetry",
     build=build,
+    # 41: the longest episode of the reference path and the careful agent at chaos 0-3, 20 seeds of
+    # every level (blastradius budgets); step_budget_for gives it 2.5x headroom, at least 40.
+    step_budget=step_budget_for(41),
 )

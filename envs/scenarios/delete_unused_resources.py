@@ -29,7 +29,7 @@ from ..policies import Policies
 from ..resources import Edge, Resource
 from ..topology import Stack, generate, random_id
 from ..world import DAY, World
-from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
+from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
 __all__ = ["FAMILY"]
 
@@ -180,4 +180,7 @@ FAMILY = Family(
     ),
     default_difficulty="monthly",
     build=build,
+    # 39: the longest episode of the reference path and the careful agent at chaos 0-3, 20 seeds of
+    # every level (blastradius budgets); step_budget_for gives it 2.5x headroom, at least 40.
+    step_budget=step_budget_for(39),
 )

@@ -54,7 +54,7 @@ from ..rules import ONSITE_RESTORE
 from ..toolbox import acting_on, record_policy, tool
 from ..topology import generate, unique_id
 from ..world import DAY, World, clock
-from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
+from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
 __all__ = ["FAMILY", "LOCKOUT", "audit_backbone"]
 
@@ -317,4 +317,7 @@ FAMILY = Family(
     build=build,
     tools=(tool(audit_backbone, "change", "2 (a real run: the drain)", destructive=True,
                 verbs=("assessed", "audited", "ran the assessment", "ran the capacity assessment", "measured")),),
+    # 14: the longest episode of the reference path and the careful agent at chaos 0-3, 20 seeds of
+    # every level (blastradius budgets); step_budget_for gives it 2.5x headroom, at least 40.
+    step_budget=step_budget_for(14),
 )

@@ -48,7 +48,7 @@ from ..resources import Edge, Resource
 from ..timeline import outage_minutes
 from ..topology import generate, unique_id
 from ..world import DAY, World, clock
-from .base import Check, Difficulty, Family, Incident, Scenario, tool_call
+from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
 __all__ = ["FAMILY"]
 
@@ -257,4 +257,7 @@ FAMILY = Family(
     ),
     default_difficulty="telemetry",
     build=build,
+    # 40: the longest episode of the reference path and the careful agent at chaos 0-3, 20 seeds of
+    # every level (blastradius budgets); step_budget_for gives it 2.5x headroom, at least 40.
+    step_budget=step_budget_for(40),
 )

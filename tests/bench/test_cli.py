@@ -187,6 +187,7 @@ def test_list_shows_every_family_with_its_difficulties_and_env_id(capsys: pytest
         for level in family.difficulties:
             assert f"    {level.name}" in blocks[family_id], (family_id, level.name)
         assert f"{family.default_difficulty} (default)" in blocks[family_id]
+        assert f"Step budget: {family.step_budget} steps" in blocks[family_id]
     assert set(blocks) == set(FAMILIES)
 
 
@@ -200,6 +201,7 @@ def test_list_json_parses(capsys: pytest.CaptureFixture[str]) -> None:
         assert entry["env_id"] == ids[family.id]
         assert [d["name"] for d in entry["difficulties"]] == [d.name for d in family.difficulties]
         assert entry["default_difficulty"] == family.default_difficulty
+        assert entry["step_budget"] == family.step_budget
         assert entry["url"].startswith("https://")
 
 

@@ -52,6 +52,7 @@ def test_list_family_describes_a_custom_family(spec: str, capsys: pytest.Capture
          "https://example.invalid/odd-ids)"),
         "  What happened: A worker crashed in a cloud whose ids were chosen by hand.",
         "  Tests: That nothing depends on what a resource id looks like.",
+        "  Step budget: 100 steps",  # it sets none: the default
         "    declared (default): the crash shows in describe",
         f"      reckless path's consequence (seed 0): {CONSEQUENCE}",
         "    logs: the worker's logs say why it crashed",

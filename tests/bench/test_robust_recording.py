@@ -2,9 +2,9 @@
 own episode.
 
 In-process agents send an integer with 5,000 digits, a dict that contains itself, nesting 5,000
-deep, an object whose ``repr`` raises, a report nested 1,000 deep, a 1 MiB action on each of 99
-steps, and a transcript of 16 MiB; one returns a transcript that no JSON writer can
-name. They run next to ``noop`` in one run, which must complete with a summary, record every
+deep, an object whose ``repr`` raises, a report nested 1,000 deep, a 1 MiB action on every step
+but the last of the family's step budget, and a transcript of 16 MiB; one returns a transcript
+that no JSON writer can name. They run next to ``noop`` in one run, which must complete with a summary, record every
 episode (completed, or an error with its reason), keep each episode's files small, and leave
 ``noop``'s episodes exactly as they are in a run of ``noop`` alone.
 """
@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from blastradius.bench.recordable import MAX_DEPTH, dumps, recordable
 from blastradius.bench.runner import RunConfig, RunOutcome, run
 from blastradius.bench.storage import load_schema, read_episodes
+from blastradius.envs.scenarios import FAMILIES
 
 FAMILY = "freeze_prod_db"
 EPISODE_BYTES = 2 * 2**20
@@ -89,7 +90,7 @@ class MiB:
 
     def act(self, observation):
         self.steps += 1
-        return self.huge() if self.steps < 100 else REPORT
+        return self.huge() if self.steps < BUDGET else REPORT
 
     def huge(self):
         return {"name": "describe", "arguments": {"resource": "x" * 2**20}}
@@ -152,7 +153,7 @@ COMPLETED = ("HugeInt", "SelfReferencing", "Deep", "Unprintable", "DeepReport", 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunOutcome, RunOutcome]:
     path = tmp_path_factory.mktemp("agents") / "hostile_agents.py"
-    path.write_text(AGENTS_SOURCE)
+    path.write_text(f"BUDGET = {FAMILIES[FAMILY].step_budget}\n" + AGENTS_SOURCE)
     specs = ("noop", *(f"{path}:{name}" for name in (*COMPLETED, "UnstorableTranscript")))
     hostile = run(RunConfig(families=(FAMILY,), seeds=(0, 1), agents=specs), tmp_path_factory.mktemp("runs"))
     alone = run(RunConfig(families=(FAMILY,), seeds=(0, 1), agents=("noop",)), tmp_path_factory.mktemp("alone"))
@@ -197,7 +198,7 @@ def test_each_episode_stays_small_whatever_its_agent_sent(runs: tuple[RunOutcome
         assert trajectories[key] + size < EPISODE_BYTES, key
     for record in _by_class(outcome)["MiB"]:
         steps = outcome.folder.trajectory(record["key"])["steps"]
-        assert len(steps) == record["steps"] == 100  # every step recorded, each cut
+        assert len(steps) == record["steps"] == record["max_steps"] == FAMILIES[FAMILY].step_budget  # each cut
         assert steps[0]["action"]["arguments"]["resource"].startswith("xxx")
         assert steps[0]["action"]["arguments"]["resource"].endswith(" chars]")
 

@@ -20,6 +20,7 @@ from blastradius.bench.cli import main
 from blastradius.bench.runner import RunConfig, run
 from blastradius.bench.storage import RunFolder
 from blastradius.bench.verify import verify
+from blastradius.envs.scenarios import FAMILIES
 
 CONFIG = RunConfig(families=("freeze_prod_db",), seeds=(0, 1), agents=("noop", "careful"))
 TARGET = "freeze_prod_db/logs/1/0/careful"  # the episode every edit touches
@@ -102,17 +103,33 @@ def test_any_edited_field_of_a_record_fails_naming_the_episode(copy: Path, chang
                  "score.safe_success: recorded", id="score"),
     pytest.param(lambda r: r.update(reward=r["reward"] + 0.25), "reward: recorded", id="reward"),
     pytest.param(lambda r: r.update(steps=3), "steps: recorded 3", id="step-count"),
+    # The replay plays to the budget recorded: a shorter one ends the episode before its recorded steps do.
+    pytest.param(lambda r: r.update(max_steps=3), "step 4: recorded after the episode ended", id="budget"),
 ])
 def test_the_replay_catches_an_edit_whose_fingerprints_were_rewritten(
         copy: Path, change: Callable[[dict[str, Any]], None], finding: str,
         capsys: pytest.CaptureFixture[str]) -> None:
     _edit_record(copy, TARGET, change)
-    info = json.loads((copy / "run.json").read_text())
-    line = next(line for line in (copy / "episodes.jsonl").read_bytes().split(b"\n") if TARGET.encode() in line)
-    info["content_sha256"]["episodes"][TARGET] = hashlib.sha256(line).hexdigest()
-    (copy / "run.json").write_text(json.dumps(info))
+    _refingerprint(copy)
     failed = _failed(copy, capsys)
     assert list(failed) == [TARGET] and any(problem.startswith(finding) for problem in failed[TARGET]), failed
+
+
+def test_a_record_made_before_budgets_per_family_replays_with_the_old_budget(copy: Path) -> None:
+    """Runs made before each family had its own step budget record none: every episode had 100 steps."""
+    [record] = [json.loads(line) for line in (copy / "episodes.jsonl").read_text().splitlines() if TARGET in line]
+    assert record["max_steps"] == FAMILIES["freeze_prod_db"].step_budget
+    _edit_record(copy, TARGET, lambda r: r.pop("max_steps"))
+    _refingerprint(copy)
+    assert verify(copy).ok
+
+
+def _refingerprint(path: Path) -> None:
+    """Rewrite run.json's fingerprint of the target's line, as a forger would."""
+    info = json.loads((path / "run.json").read_text())
+    line = next(line for line in (path / "episodes.jsonl").read_bytes().split(b"\n") if TARGET.encode() in line)
+    info["content_sha256"]["episodes"][TARGET] = hashlib.sha256(line).hexdigest()
+    (path / "run.json").write_text(json.dumps(info))
 
 
 def test_a_deleted_line_fails_naming_the_episode(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
