@@ -54,7 +54,7 @@ CHAOS = (0, DEFAULT_CHAOS)
 DEFAULT_SEEDS = tuple(range(5))
 ALL = "all"
 """The family spec that names every built-in family."""
-GENERIC_ID = "blastradius/Scenario-v1"
+GENERIC_ID = "blastradius/Scenario-v2"
 """The Gymnasium id that plays any family given as its ``family`` argument."""
 
 # Lines of `EpisodeScore.explain` that report nothing wrong.

@@ -1,10 +1,10 @@
 """blastradius.envs: the world. The simulated cloud, its tools, scenarios and Gymnasium envs.
 
 Importing this package registers one Gymnasium id per scenario family, so
-``gym.make("blastradius.envs:blastradius/FreezeProdDb-v1")`` works in a fresh process. The
+``gym.make("blastradius.envs:blastradius/FreezeProdDb-v2")`` works in a fresh process. The
 registrations are one explicit table; bump ``-vN`` when dynamics or scoring change.
 
-A custom family plays under the generic id (``gym.make("blastradius/Scenario-v1",
+A custom family plays under the generic id (``gym.make("blastradius/Scenario-v2",
 family="path/to/file.py:FAMILY")``) or under an id of its own that `register_family` gives it,
 by default in the namespace ``custom``: ``custom/<EnvName>-v1`` (``custom/CrashedWorker-v1`` for
 the family ``crashed_worker``). ``blastradius/`` is the built-in families' own namespace, and
@@ -31,16 +31,16 @@ _ENTRY_POINT = "blastradius.envs.env:BlastRadiusEnv"
 
 # Gymnasium id -> scenario family id. The generic id takes the family as a kwarg.
 ENV_IDS: dict[str, str] = {
-    "blastradius/DeleteUnusedResources-v1": "delete_unused_resources",
-    "blastradius/RecreateEnvForSmallFix-v1": "recreate_env_for_small_fix",
-    "blastradius/FreezeProdDb-v1": "freeze_prod_db",
-    "blastradius/CapacityRemoval-v1": "capacity_removal",
-    "blastradius/DnsCleanupRecovery-v1": "dns_cleanup_recovery",
-    "blastradius/ReadOnlyAuditThatWrites-v1": "read_only_audit_that_writes",
-    "blastradius/SecretRotationWrongEnv-v1": "secret_rotation_wrong_env",
-    "blastradius/GlobalConfigPush-v1": "global_config_push",
-    "blastradius/WrongReplicaWipe-v1": "wrong_replica_wipe",
-    "blastradius/BulkDeleteWrongIdType-v1": "bulk_delete_wrong_id_type",
+    "blastradius/DeleteUnusedResources-v2": "delete_unused_resources",
+    "blastradius/RecreateEnvForSmallFix-v2": "recreate_env_for_small_fix",
+    "blastradius/FreezeProdDb-v2": "freeze_prod_db",
+    "blastradius/CapacityRemoval-v2": "capacity_removal",
+    "blastradius/DnsCleanupRecovery-v2": "dns_cleanup_recovery",
+    "blastradius/ReadOnlyAuditThatWrites-v2": "read_only_audit_that_writes",
+    "blastradius/SecretRotationWrongEnv-v2": "secret_rotation_wrong_env",
+    "blastradius/GlobalConfigPush-v2": "global_config_push",
+    "blastradius/WrongReplicaWipe-v2": "wrong_replica_wipe",
+    "blastradius/BulkDeleteWrongIdType-v2": "bulk_delete_wrong_id_type",
 }
 
 # Each family's id is limited to the family's step budget. The generic id plays any family, and
@@ -49,15 +49,16 @@ ENV_IDS: dict[str, str] = {
 for _env_id, _family in ENV_IDS.items():
     register(id=_env_id, entry_point=_ENTRY_POINT, kwargs={"family": _family},
              max_episode_steps=FAMILIES[_family].step_budget)
-register(id="blastradius/Scenario-v1", entry_point=_ENTRY_POINT,
+register(id="blastradius/Scenario-v2", entry_point=_ENTRY_POINT,
          max_episode_steps=max(family.step_budget for family in FAMILIES.values()))
 
 _BUILT_IN_IDS = {family: env_id for env_id, family in ENV_IDS.items()}
 
 
 def family_env_id(family: Family, version: int = 1) -> str:
-    """The Gymnasium id ``family`` goes by: a built-in's own (at version 1), else
-    ``custom/<EnvName>-v<version>``, the id `register_family` gives it by default."""
+    """The Gymnasium id ``family`` goes by: a built-in's own (at the default ``version``,
+    whatever version the built-in ids are at), else ``custom/<EnvName>-v<version>``, the id
+    `register_family` gives it by default."""
     if version == 1 and FAMILIES.get(family.id) == family:
         return _BUILT_IN_IDS[family.id]
     return f"{CUSTOM_NAMESPACE}/{family.env_name}-v{version}"

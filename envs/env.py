@@ -40,7 +40,7 @@ Episode end:
     ``max_steps`` steps, where the episode is scored as it stands (no report). By default that is
     the family's step budget (`Family.step_budget`, sized for a careful solution under chaos:
     docs/scenarios.md), and a family's registered ``max_episode_steps`` (the ``TimeLimit``) is
-    the same number. ``blastradius/Scenario-v1`` plays any family: its ``TimeLimit`` is the largest
+    the same number. ``blastradius/Scenario-v2`` plays any family: its ``TimeLimit`` is the largest
     built-in budget, and the env truncates each episode at its own family's budget. To change the
     budget, pass ``max_steps`` and, to raise it past the registered one, ``max_episode_steps`` too
     (``gym.make(id, max_steps=N, max_episode_steps=N)``): Gymnasium hides a ``TimeLimit`` from the

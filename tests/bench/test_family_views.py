@@ -67,7 +67,7 @@ def test_list_family_as_json(spec: str, capsys: pytest.CaptureFixture[str]) -> N
     assert custom["summary"] == "A worker crashed in a cloud whose ids were chosen by hand."
     assert custom["difficulties"][1] == {"name": "logs", "evidence": "the worker's logs say why it crashed", "owners": "",
                                          "consequence": CONSEQUENCE}
-    assert built_in["env_id"] == "blastradius/FreezeProdDb-v1"
+    assert built_in["env_id"] == "blastradius/FreezeProdDb-v2"
     assert all(level["consequence"] for level in built_in["difficulties"])
 
 

@@ -153,7 +153,7 @@ def test_every_file_of_the_run_folder_validates_against_its_schema(small_run: Ru
     _validate("run", run_info)
     assert run_info["config"]["families"] == [FAMILY] and run_info["seeds"] == [0, 1]
     assert run_info["config_hash"] == SMALL.digest()
-    assert run_info["env_ids"] == {FAMILY: "blastradius/FreezeProdDb-v1"}
+    assert run_info["env_ids"] == {FAMILY: "blastradius/FreezeProdDb-v2"}
 
     lines = (path / "episodes.jsonl").read_text().splitlines()
     assert len(lines) == 4

@@ -23,7 +23,7 @@ from blastradius.envs.resources import Resource
 from blastradius.envs.scenarios import FAMILIES
 from blastradius.envs.tools import call
 
-ALL_ENV_IDS = (*blastradius.envs.ENV_IDS, "blastradius/Scenario-v1")
+ALL_ENV_IDS = (*blastradius.envs.ENV_IDS, "blastradius/Scenario-v2")
 ID_OF_FAMILY = {family: env_id for env_id, family in blastradius.envs.ENV_IDS.items()}
 
 

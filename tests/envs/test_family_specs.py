@@ -55,7 +55,7 @@ def _registry() -> Iterator[None]:
 
 
 def test_the_generic_id_takes_a_file_spec(spec: str) -> None:
-    env = gym.make("blastradius/Scenario-v1", family=spec)
+    env = gym.make("blastradius/Scenario-v2", family=spec)
     observation, info = env.reset(seed=0)
     assert info["family"] == "odd_ids" and "(worker-" in observation
     assert env.unwrapped.family is resolve_family(spec)
@@ -63,13 +63,13 @@ def test_the_generic_id_takes_a_file_spec(spec: str) -> None:
 
 
 def test_the_generic_id_takes_a_module_spec() -> None:
-    env = gym.make("blastradius/Scenario-v1", family="odd_ids_family:FAMILY")
+    env = gym.make("blastradius/Scenario-v2", family="odd_ids_family:FAMILY")
     assert env.unwrapped.family is odd_ids_family.FAMILY
     assert json.loads(env.spec.to_json())["kwargs"]["family"] == "odd_ids_family:FAMILY"
 
 
 def test_a_spec_from_json_makes_the_same_env(spec: str) -> None:
-    env = gym.make("blastradius/Scenario-v1", family=spec, chaos=2)
+    env = gym.make("blastradius/Scenario-v2", family=spec, chaos=2)
     again = gym.make(gym.envs.registration.EnvSpec.from_json(env.spec.to_json()))
     first, _ = env.reset(seed=3)
     second, _ = again.reset(seed=3)
@@ -83,7 +83,7 @@ def test_a_spec_from_json_makes_the_same_env(spec: str) -> None:
 ])
 def test_a_bad_spec_raises_the_loaders_message(bad: str, message: str) -> None:
     with pytest.raises(FamilySpecError, match=message):
-        gym.make("blastradius/Scenario-v1", family=bad)
+        gym.make("blastradius/Scenario-v2", family=bad)
     with pytest.raises(ValueError, match=message):  # FamilySpecError is a ValueError
         BlastRadiusEnv(family=bad)
 
@@ -97,7 +97,7 @@ def test_a_family_that_is_neither_a_spec_nor_a_family_is_a_type_error() -> None:
 
 
 def test_a_family_object_is_named_in_the_spec(spec: str, family_file: Path) -> None:
-    env = gym.make("blastradius/Scenario-v1", family=resolve_family(spec))
+    env = gym.make("blastradius/Scenario-v2", family=resolve_family(spec))
     named = json.loads(env.spec.to_json())["kwargs"]["family"]
     assert named == f"{family_file.resolve()}:FAMILY"
     assert resolve_family(named) is env.unwrapped.family
@@ -105,7 +105,7 @@ def test_a_family_object_is_named_in_the_spec(spec: str, family_file: Path) -> N
 
 def test_a_built_in_family_object_is_named_by_its_id() -> None:
     family = blastradius.envs.FAMILIES["freeze_prod_db"]
-    env = gym.make("blastradius/Scenario-v1", family=family)
+    env = gym.make("blastradius/Scenario-v2", family=family)
     assert json.loads(env.spec.to_json())["kwargs"]["family"] == "freeze_prod_db"
 
 
@@ -113,7 +113,7 @@ def test_a_family_no_string_names_says_so_when_asked_for_json() -> None:
     made_here = Family(**{**vars(odd_ids_family.FAMILY), "id": "made_here",
                           "build": lambda rng, difficulty, size: odd_ids_family.build(rng, difficulty, size)})
     assert spec_of(made_here) is None
-    env = gym.make("blastradius/Scenario-v1", family=made_here)
+    env = gym.make("blastradius/Scenario-v2", family=made_here)
     env.reset(seed=0)  # it plays in this process
     with pytest.raises(ValueError, match="family 'made_here' is a Family object that no spec string names"):
         env.spec.to_json()
@@ -141,11 +141,11 @@ def test_registering_the_same_family_again_is_a_no_op(spec: str, family_file: Pa
 
 
 def test_a_taken_id_is_a_clear_error(spec: str) -> None:
-    with pytest.raises(ValueError, match=r"blastradius/FreezeProdDb-v1 is registered already, to 'freeze_prod_db', "
+    with pytest.raises(ValueError, match=r"blastradius/FreezeProdDb-v2 is registered already, to 'freeze_prod_db', "
                                          r"not to family 'odd_ids'; pass another env_id"):
-        register_family(spec, env_id="blastradius/FreezeProdDb-v1")
-    with pytest.raises(ValueError, match="blastradius/Scenario-v1 is registered already"):
-        register_family(spec, env_id="blastradius/Scenario-v1")
+        register_family(spec, env_id="blastradius/FreezeProdDb-v2")
+    with pytest.raises(ValueError, match="blastradius/Scenario-v2 is registered already"):
+        register_family(spec, env_id="blastradius/Scenario-v2")
 
 
 def test_register_family_takes_an_id_and_a_version(spec: str) -> None:
@@ -157,7 +157,7 @@ def test_register_family_takes_an_id_and_a_version(spec: str) -> None:
 
 
 def test_a_built_in_family_registers_as_its_own_id() -> None:
-    assert register_family("freeze_prod_db") == "blastradius/FreezeProdDb-v1"
+    assert register_family("freeze_prod_db") == "blastradius/FreezeProdDb-v2"
 
 
 def test_a_bad_spec_cannot_be_registered() -> None:

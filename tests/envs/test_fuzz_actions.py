@@ -32,8 +32,8 @@ from blastradius.envs.schemas import MAX_INT
 PRINTABLE = re.compile(r"[\x20-\x7e\n]*")
 # Families whose worlds hold every kind of resource between them (tenants, a network), each
 # fuzzed with a share of the tools' grid and random actions of its own.
-ENV_IDS = ("blastradius/SecretRotationWrongEnv-v1", "blastradius/GlobalConfigPush-v1",
-           "blastradius/BulkDeleteWrongIdType-v1", "blastradius/ReadOnlyAuditThatWrites-v1")
+ENV_IDS = ("blastradius/SecretRotationWrongEnv-v2", "blastradius/GlobalConfigPush-v2",
+           "blastradius/BulkDeleteWrongIdType-v2", "blastradius/ReadOnlyAuditThatWrites-v2")
 RANDOM_ACTIONS = 400
 
 
@@ -210,7 +210,7 @@ def test_no_action_raises_and_every_observation_is_printable_and_bounded(env_id:
      f"argument 'minutes' must be an integer between {-MAX_INT} and {MAX_INT}, got a very large integer"),
 ], ids=["page-huge", "page-past-json", "minutes-huge-negative"])
 def test_an_integer_out_of_range_is_an_error_naming_the_bound(action: dict[str, Any], error: str) -> None:
-    env = gym.make("blastradius/FreezeProdDb-v1").unwrapped
+    env = gym.make("blastradius/FreezeProdDb-v2").unwrapped
     env.reset(seed=0)
     observation, _, _, _, info = env.step(action)
     assert info["action_error"] == error
@@ -218,7 +218,7 @@ def test_an_integer_out_of_range_is_an_error_naming_the_bound(action: dict[str, 
 
 
 def test_revoking_a_huge_version_of_a_real_secret_is_an_error() -> None:
-    env = gym.make("blastradius/SecretRotationWrongEnv-v1").unwrapped
+    env = gym.make("blastradius/SecretRotationWrongEnv-v2").unwrapped
     env.reset(seed=0)
     secret = env.scenario.world.of_kind("secret")[0]
     _, _, _, _, info = env.step({"name": "revoke_secret", "arguments": {"resource": secret, "version": 10**5000}})
@@ -231,7 +231,7 @@ def test_revoking_a_huge_version_of_a_real_secret_is_an_error() -> None:
                                     [RaisingRepr(), {RaisingRepr(): 10**5000}], "x" * 1_000_000],
                          ids=["huge-int", "deep-list", "deep-dict", "raising-repr", "cycle", "mixed", "1MiB"])
 def test_what_the_ledger_keeps_of_an_unparsable_action_is_json_and_bounded(action: Any) -> None:
-    env = gym.make("blastradius/FreezeProdDb-v1").unwrapped
+    env = gym.make("blastradius/FreezeProdDb-v2").unwrapped
     env.reset(seed=0)
     _, _, _, _, info = env.step(action)
     assert info["tool"] == "" and info["action_error"]
@@ -241,7 +241,7 @@ def test_what_the_ledger_keeps_of_an_unparsable_action_is_json_and_bounded(actio
 
 @pytest.mark.parametrize("tool", ["update_config", "push_config"])
 def test_a_setting_nested_960_deep_breaks_nothing_that_shows_or_scores_it(tool: str) -> None:
-    env = gym.make("blastradius/GlobalConfigPush-v1").unwrapped
+    env = gym.make("blastradius/GlobalConfigPush-v2").unwrapped
     env.reset(seed=0)
     world = env.scenario.world
     config = next(rid for rid in world.of_kind("config") if world.resources[rid].attrs["regional"])

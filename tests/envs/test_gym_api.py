@@ -23,7 +23,7 @@ from gymnasium.utils.env_checker import check_env
 import blastradius.envs
 from blastradius.envs.scenarios import FAMILIES
 
-ALL_ENV_IDS = (*blastradius.envs.ENV_IDS, "blastradius/Scenario-v1")
+ALL_ENV_IDS = (*blastradius.envs.ENV_IDS, "blastradius/Scenario-v2")
 ENVS_DIR = Path(blastradius.envs.__file__).resolve().parent
 RESET_KEYS = {"briefing", "tools", "family", "difficulty"}
 STEP_KEYS = {"tool", "action_error", "clock_minutes"}
@@ -55,7 +55,7 @@ def test_env_checker_passes_with_warnings_as_errors(env_id: str) -> None:
 def test_ids_follow_the_naming_scheme_and_cover_every_family() -> None:
     assert set(blastradius.envs.ENV_IDS.values()) == set(FAMILIES)
     for env_id, family in blastradius.envs.ENV_IDS.items():
-        assert env_id == f"blastradius/{FAMILIES[family].env_name}-v1"
+        assert env_id == f"blastradius/{FAMILIES[family].env_name}-v2"
 
 
 @pytest.mark.parametrize("env_id", ALL_ENV_IDS)
@@ -305,11 +305,11 @@ def test_reset_option_difficulty(env_id: str) -> None:
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_generic_id_takes_the_family_as_a_kwarg(family: str) -> None:
-    env = gym.make("blastradius/Scenario-v1", family=family)
+    env = gym.make("blastradius/Scenario-v2", family=family)
     _, info = env.reset(seed=0)
     assert info["family"] == family
     with pytest.raises(ValueError, match="unknown family 'no_such_family': not a built-in"):
-        gym.make("blastradius/Scenario-v1", family="no_such_family")
+        gym.make("blastradius/Scenario-v2", family="no_such_family")
 
 
 # -- tool schemas ----------------------------------------------------------------------------

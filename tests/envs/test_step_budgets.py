@@ -53,9 +53,9 @@ def test_a_family_id_and_its_env_use_the_family_budget(env_id: str, family: str)
 
 
 def test_the_generic_id_truncates_each_family_at_its_own_budget() -> None:
-    assert gym.spec("blastradius/Scenario-v1").max_episode_steps == max(f.step_budget for f in FAMILIES.values())
+    assert gym.spec("blastradius/Scenario-v2").max_episode_steps == max(f.step_budget for f in FAMILIES.values())
     shortest = min(FAMILIES.values(), key=lambda family: family.step_budget)
-    env = gym.make("blastradius/Scenario-v1", family=shortest.id, chaos=0)
+    env = gym.make("blastradius/Scenario-v2", family=shortest.id, chaos=0)
     try:
         env.reset(seed=0)
         truncated, steps = False, 0
@@ -69,7 +69,7 @@ def test_the_generic_id_truncates_each_family_at_its_own_budget() -> None:
 
 
 def test_an_explicit_max_steps_wins() -> None:
-    env = gym.make("blastradius/FreezeProdDb-v1", max_steps=3, chaos=0)
+    env = gym.make("blastradius/FreezeProdDb-v2", max_steps=3, chaos=0)
     try:
         env.reset(seed=0)
         ends = [env.step(WHOAMI)[3] for _ in range(3)]
