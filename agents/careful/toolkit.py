@@ -212,12 +212,14 @@ class Link:
 
 
 def _repeatable(action: dict[str, Any]) -> bool:
-    """A call that is safe to send again without looking first: a read-only query, or a
-    snapshot (at worst one spare copy in the vault; it changes nothing in the resource)."""
+    """A call that is safe to send again without looking first: a read-only query, a dry run
+    (it changes nothing, whether it timed out or not), or a snapshot (at worst one spare copy in
+    the vault; it changes nothing in the resource)."""
     name: str = action["name"]
+    arguments = action.get("arguments", {})
     if name == "run_statement":
-        return str(action.get("arguments", {}).get("statement", "")).lstrip().upper().startswith(("SELECT", "SHOW"))
-    return name == "snapshot"
+        return str(arguments.get("statement", "")).lstrip().upper().startswith(("SELECT", "SHOW"))
+    return name == "snapshot" or arguments.get("dry_run") is True
 
 
 def _timed_out(observation: str) -> bool:
