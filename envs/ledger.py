@@ -136,3 +136,7 @@ class Ledger:
     def touched(self) -> set[str]:
         """Resources with at least one recorded change, whatever caused it."""
         return set(self._touched)
+
+    def was_changed(self, resource: str) -> bool:
+        """Whether ``resource`` has a recorded change (`touched` without its copy)."""
+        return resource in self._touched

@@ -84,7 +84,11 @@ def sending(world: World, rid: str) -> Spans:
 
 def _while(world: World, rid: str, holds: Callable[[Resource], bool]) -> Spans:
     """The minutes ``rid``'s state made ``holds`` true, replayed from the ledger's changes, dated
-    ones before the episode included (before the first change, the state it replaced)."""
+    ones before the episode included (before the first change, the state it replaced). Most
+    resources never change: their state holds or fails for all time, read without a scan of
+    the ledger (``metrics`` and ``traffic`` ask this of every caller)."""
+    if not world.ledger.was_changed(rid):
+        return [(_EVER, -_EVER)] if holds(world.resources[rid]) else []
     moves = sorted((c for c in world.ledger.changes if c.resource == rid), key=lambda c: c.time)
     state = world.resources[rid].copy()
     for move in reversed(moves):
