@@ -142,8 +142,11 @@ def row_provenance(run_json: Mapping[str, Any], label: str) -> RowProvenance:
     )
 
 
-def run_info(config: RunConfig, families: dict[str, Family], argv: Sequence[str]) -> dict[str, Any]:
-    """What ``run.json`` records when a run starts: versions, platform, command line, config and agents."""
+def run_info(config: RunConfig, families: dict[str, Family], argv: Sequence[str],
+             agents: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What ``run.json`` records when a run starts: versions, platform, command line, config and
+    agents (``agents``: their provenance by label, for agents that are no spec of
+    `blastradius.agents.loader`, as a driven episode's: `blastradius.bench.driven`)."""
     commit, dirty = _git()
     return {
         "schema_version": SCHEMA_VERSION,
@@ -158,7 +161,7 @@ def run_info(config: RunConfig, families: dict[str, Family], argv: Sequence[str]
         "argv": list(argv),
         "config": config.recorded(),
         "config_hash": config.digest(),
-        "agents": agents_provenance(config.agents, config.labels()),
+        "agents": agents if agents is not None else agents_provenance(config.agents, config.labels()),
         "env_ids": {family.id: env_id(family) for family in families.values()},
         "seeds": list(config.seeds),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -32,8 +32,8 @@ from .sealing import new_secret
 from .storage import SECRET_FILE, RunFolder
 
 __all__ = ["DEFAULT_AGENTS", "DEFAULT_STEP_TIMEOUT", "MAX_EPISODES", "Execution", "Monitor", "RunConfig",
-           "RunInterrupted", "RunOutcome", "Terminated", "agent_factories", "check_execution", "check_levels", "episodes_of",
-           "families_of", "play_into", "run", "run_info"]
+           "RunInterrupted", "RunOutcome", "Terminated", "agent_factories", "begin", "check_execution", "check_levels",
+           "conclude", "episodes_of", "families_of", "fresh_folder", "play_into", "run", "run_info"]
 
 @dataclass
 class RunOutcome:
@@ -109,8 +109,7 @@ def run(config: RunConfig, output_dir: Path, argv: Sequence[str] = (), monitor: 
     check_levels(config.difficulties, families.values())
     info = run_info(config, families, argv)  # before the folder: what fails here leaves none behind
     info["execution"] = asdict(execution)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    folder = RunFolder.create(_fresh(output_dir / f"{stamp}-{config.digest()[:8]}"))
+    folder = RunFolder.create(fresh_folder(output_dir, config))
     for name, text in (files or {}).items():
         folder.write_text(name, text)
     return play_into(folder, config, info, {}, execution, monitor, where, factories)
@@ -132,11 +131,7 @@ def play_into(folder: RunFolder, config: RunConfig, info: dict[str, Any], done: 
               factories: dict[str, Callable[[], Agent]]) -> RunOutcome:
     """Play the episodes of ``config`` not in ``done`` (records by key) into ``folder``, then
     write its summary, leaderboard and ``run.json`` (``info``, marked complete or not)."""
-    if config.sealed:
-        folder.path.chmod(0o700)
-        # Kept where only the harness can read it, so that a run killed outright can be resumed.
-        folder.write_private(SECRET_FILE, config.secret or "")
-    folder.write_json("run.json", {**info, "complete": False})
+    begin(folder, config, info)
     specs = episodes_of(config)
     records = dict(done)
     monitor = monitor or Monitor()
@@ -154,11 +149,26 @@ def play_into(folder: RunFolder, config: RunConfig, info: dict[str, Any], done: 
         interrupted = exc
         stopped = "stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted"
     finally:
-        outcome = _conclude(folder, config, info, [records[s.key] for s in specs if s.key in records], len(specs),
+        outcome = conclude(folder, config, info, [records[s.key] for s in specs if s.key in records], len(specs),
                             stopped, where)
     if interrupted is not None:
         raise RunInterrupted(outcome, interrupted) from interrupted
     return outcome
+
+
+def fresh_folder(output_dir: Path, config: RunConfig) -> Path:
+    """A new run folder's path under ``output_dir``: the time it starts and the config's digest."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return _fresh(output_dir / f"{stamp}-{config.digest()[:8]}")
+
+
+def begin(folder: RunFolder, config: RunConfig, info: dict[str, Any]) -> None:
+    """Open ``folder`` for a run: ``run.json`` marked incomplete, and a sealed run's secret kept
+    where only the harness can read it (so that a run killed outright can be resumed)."""
+    if config.sealed:
+        folder.path.chmod(0o700)
+        folder.write_private(SECRET_FILE, config.secret or "")
+    folder.write_json("run.json", {**info, "complete": False})
 
 
 class Terminated(KeyboardInterrupt):
@@ -175,7 +185,7 @@ class RunInterrupted(KeyboardInterrupt):
         self.outcome, self.cause = outcome, cause
 
 
-def _conclude(folder: RunFolder, config: RunConfig, info: dict[str, Any], ordered: list[dict[str, Any]],
+def conclude(folder: RunFolder, config: RunConfig, info: dict[str, Any], ordered: list[dict[str, Any]],
               planned: int, stopped: str | None, where: Isolation | None) -> RunOutcome:
     """Write ``run.json`` (marked complete or not, with why it stopped), the summary and the
     leaderboard of the records ``ordered`` (in plan order), and the records' fingerprints."""
