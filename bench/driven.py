@@ -186,6 +186,13 @@ class DrivenEpisode:
             self._inbox.put(AgentLeft(reason))
         self._thread.join()
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: for ever) for the episode to end by itself (its
+        step budget, the wait for an action running out); return whether it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.done
+
     @property
     def done(self) -> bool:
         return self._outcome is not None or self._failure is not None
