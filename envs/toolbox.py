@@ -49,17 +49,19 @@ class Tool:
 
 
 def tool(function: Callable[..., str], category: Category, minutes: str, *, destructive: bool = False,
-         approval: str = "", chaos: ChaosClass = "", verbs: tuple[str, ...] = (), plan: PlanText = "") -> Tool:
+         approval: str = "", chaos: ChaosClass = "", verbs: tuple[str, ...] = (), plan: PlanText = "",
+         nouns: tuple[str, ...] = ()) -> Tool:
     """Declare a family's own tool: ``function`` (named as agents call it) with its spec.
 
     The arguments are `ToolSpec`'s fields. A change tool that needs an approval names the
     action an approval must name (its own, like ``"reboot"``, or a built-in one like
-    ``"restart"``); ``verbs`` are how a report's prose says it was done ("rebooted").
+    ``"restart"``); ``verbs`` are how a report's prose says it was done ("rebooted"), ``nouns`` how it names the act
+    ("the reboot of X").
     """
     name = getattr(function, "__name__", None)
     if not callable(function) or not isinstance(name, str):
         raise TypeError(f"a tool is a named function, got {function!r}")
-    spec = ToolSpec(name, category, minutes, destructive, approval, chaos, tuple(verbs), plan)
+    spec = ToolSpec(name, category, minutes, destructive, approval, chaos, tuple(verbs), plan, tuple(nouns))
     spec.check()
     return Tool(function, spec)
 
