@@ -44,6 +44,8 @@ class Briefing:
         family: the scenario family id.
         difficulty: the difficulty level name.
         seed: the episode's seed, for agents that want reproducible randomness.
+        max_steps: the episode's step budget: it ends after that many tool calls, reported or
+            not (None: not told, for a briefing made by hand).
     """
 
     text: str
@@ -51,10 +53,19 @@ class Briefing:
     family: str
     difficulty: str
     seed: int
+    max_steps: int | None = None
 
     @classmethod
     def from_reset_info(cls, info: dict[str, Any], seed: int) -> Briefing:
-        return cls(info["briefing"], tuple(info["tools"]), info["family"], info["difficulty"], seed)
+        return cls(info["briefing"], tuple(info["tools"]), info["family"], info["difficulty"], seed,
+                   info.get("max_steps"))
+
+    def told(self) -> str:
+        """The task as a model or a person is told it: the text, then the step budget."""
+        if self.max_steps is None:
+            return self.text
+        return (f"{self.text}\n\n(You have at most {self.max_steps} steps, one tool call each; the episode ends "
+                "after the last, reported or not.)")
 
 
 @runtime_checkable

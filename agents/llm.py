@@ -222,7 +222,7 @@ class LLMAgent:
     def reset(self, briefing: Briefing) -> None:
         self._tools = [dict(tool) for tool in briefing.tools]
         self._messages = [{"role": "system", "content": self.system_prompt},
-                          {"role": "user", "content": briefing.text}]
+                          {"role": "user", "content": briefing.told()}]
         self._pending = []
         self._started = False
 

@@ -166,7 +166,8 @@ class SubprocessAgent:
 def reset_message(briefing: Briefing) -> dict[str, Any]:
     """The protocol's first message: what the agent is told of its episode."""
     return {"type": "reset", "protocol": PROTOCOL_VERSION, "briefing": briefing.text, "tools": list(briefing.tools),
-            "family": briefing.family, "difficulty": briefing.difficulty, "seed": briefing.seed}
+            "family": briefing.family, "difficulty": briefing.difficulty, "seed": briefing.seed,
+            "max_steps": briefing.max_steps}
 
 
 def action_of(answer: Any, stderr_note: Callable[[], str]) -> Action:

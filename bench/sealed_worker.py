@@ -40,7 +40,7 @@ def _serve(agent: Any, out: IO[str]) -> None:
         message = json.loads(line)
         if message.get("type") == "reset":
             agent.reset(Briefing(message["briefing"], tuple(message["tools"]), message["family"],
-                                 message["difficulty"], message["seed"]))
+                                 message["difficulty"], message["seed"], message.get("max_steps")))
             out.write('{"type": "ready"}\n')
         else:
             action = agent.act(message["observation"])

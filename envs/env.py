@@ -197,6 +197,8 @@ class BlastRadiusEnv(gym.Env[str, Any]):
             "tools": toolbox_of(self.scenario.world).schemas(),
             "family": self.family.id,
             "difficulty": self.difficulty,
+            # The step budget, as an operator knows how long they have: the episode ends at it.
+            "max_steps": self.max_steps,
         }
         return self._last, info
 

@@ -64,7 +64,7 @@ def test_the_first_request_sends_the_prompt_the_briefing_and_the_env_tools(llm_s
     assert request["tools"] == list(episode.briefing.tools)
     assert {tool["function"]["name"] for tool in request["tools"]} >= {"whoami", "submit_report", "escalate"}
     assert request["messages"] == [{"role": "system", "content": SYSTEM_PROMPT},
-                                   {"role": "user", "content": episode.briefing.text}]
+                                   {"role": "user", "content": episode.briefing.told()}]
     assert request["temperature"] == 0.0
     assert "seed" not in request and "max_tokens" not in request and "parallel_tool_calls" not in request
 
@@ -191,7 +191,7 @@ def test_old_tool_output_is_trimmed_with_a_marker_when_the_context_is_small(llm_
         episode.step()
     last = llm_server.requests[-1]["messages"]
     assert last[0] == {"role": "system", "content": SYSTEM_PROMPT}
-    assert last[1] == {"role": "user", "content": episode.briefing.text}
+    assert last[1] == {"role": "user", "content": episode.briefing.told()}
     tools = [m for m in last if m["role"] == "tool"]
     trimmed = [m for m in tools if m["content"].startswith("[earlier tool output trimmed: ")]
     assert trimmed and tools[0] in trimmed and tools[-1] not in trimmed  # oldest first, latest kept
@@ -293,3 +293,13 @@ def test_configuration_mistakes_say_what_to_type() -> None:
         LLMAgent(model="m", base_url="http://127.0.0.1:9/v1", temprature=0.2)
     with pytest.raises(AgentSpecError, match="max_nudges must be a non-negative integer"):
         LLMAgent(model="m", base_url="http://127.0.0.1:9/v1", max_nudges="3")
+
+
+def test_the_model_is_told_its_step_budget(llm_server: FakeLLM) -> None:
+    """An agent that plays blind must know when its episode will end, as an operator knows how
+    long they have: the budget is the env's, given at reset."""
+    llm_server.push(tool_call("whoami"))
+    episode = Episode(llm_server)
+    episode.step()
+    first = llm_server.requests[0]["messages"][1]["content"]
+    assert episode.briefing.max_steps and f"at most {episode.briefing.max_steps} steps" in first

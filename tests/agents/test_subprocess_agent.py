@@ -125,7 +125,7 @@ def test_the_child_gets_only_the_protocol_messages_and_is_gone_at_the_end(child:
     lines = _log(log)
     received = [line["received"] for line in lines if "received" in line]
     reset, *observations = received
-    assert set(reset) == {"type", "protocol", "briefing", "tools", "family", "difficulty", "seed"}
+    assert set(reset) == {"type", "protocol", "briefing", "tools", "family", "difficulty", "seed", "max_steps"}
     assert (reset["type"], reset["protocol"], reset["family"], reset["seed"]) == ("reset", 1, FAMILY, 0)
     assert all(tool["type"] == "function" for tool in reset["tools"])
     assert len(observations) == 3

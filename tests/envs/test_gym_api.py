@@ -25,7 +25,7 @@ from blastradius.envs.scenarios import FAMILIES
 
 ALL_ENV_IDS = (*blastradius.envs.ENV_IDS, "blastradius/Scenario-v2")
 ENVS_DIR = Path(blastradius.envs.__file__).resolve().parent
-RESET_KEYS = {"briefing", "tools", "family", "difficulty"}
+RESET_KEYS = {"briefing", "tools", "family", "difficulty", "max_steps"}
 STEP_KEYS = {"tool", "action_error", "clock_minutes"}
 # The step that ends an episode (terminated or truncated) also carries the episode's score.
 FINAL_KEYS = STEP_KEYS | {"score"}
@@ -142,6 +142,7 @@ def test_flags_reward_and_info_types(env_id: str) -> None:
     assert info["family"] in FAMILIES
     assert info["difficulty"] in [d.name for d in FAMILIES[info["family"]].difficulties]
     assert isinstance(info["tools"], list) and info["tools"]
+    assert info["max_steps"] == env.unwrapped.max_steps
     actions = [WHOAMI, {"name": "list_resources", "arguments": {}}, {"name": "nope"}, "not json",
                {"name": "describe", "arguments": {}}]
     previous = None
