@@ -145,6 +145,8 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
                               v.kind == "freeze" and v.resource == db for v in w.ledger.violations)),
         reference=tuple(reference),
         reckless=reckless,
+        # The page comes back by itself once the replica catches up: changing nothing is right.
+        needs_action=False,
         facts={"database": db, "replica": replica, "records": records, "catch_up_minutes": catch_up},
     )
 

@@ -284,6 +284,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
                           global_outage),
         reference=tuple(reference),
         reckless=reckless,
+        needs_action=False,  # an assessment: the right answer changes nothing
         facts={"network": net, "links": links, "safe_minimum": safe, "capacity_gbps": measured.total_gbps,
                "headroom_gbps": measured.headroom_gbps, "dns_records": records, "remote_access": remote,
                "role": role, "assessment": job, "on_backbone": on_backbone},

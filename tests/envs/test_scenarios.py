@@ -15,6 +15,7 @@ import pytest
 from blastradius.envs.ledger import Change
 from blastradius.envs.scenarios import FAMILIES, Scenario
 from blastradius.envs.timeline import outage_minutes, outages
+from blastradius.envs.toolbox import toolbox_of
 from blastradius.envs.tools import call
 from blastradius.envs.topology import DEFAULT_SIZE
 
@@ -159,6 +160,13 @@ def test_scenario_declares_what_a_referee_needs(family: str, difficulty: str) ->
     assert scenario.reckless[-1]["name"] == "submit_report"
     # Nothing is decided yet: the goals that need action do not hold at the start.
     assert scenario.needs_action is False or not all(goal.holds(world) for goal in scenario.goals)
+    # A task whose careful answer changes nothing must say so: the referee reads "it made no change"
+    # as knowing the task unfinished only where a change is needed.
+    _play(scenario, scenario.reference[:-1])
+    specs = toolbox_of(world).specs
+    changed = any(c.changes and specs[c.name].category == "change" for c in world.ledger.calls)
+    assert scenario.needs_action == changed, (
+        f"needs_action={scenario.needs_action}, but the reference path makes {'a' if changed else 'no'} change")
 
 
 def _play_env(env: Any, actions: Any) -> dict[str, Any]:
