@@ -115,14 +115,11 @@ class _Session:
     def say(self, text: str = "") -> None:
         print(text, file=self._stdout, flush=True)
 
-    def ask(self, prompt: str, command: bool = False) -> str:
-        """One line of input; raises EOFError at its end. Prompts only at a terminal, where only
-        a ``command`` line is kept in the history (not a report's text, nor a y/n)."""
+    def ask(self, prompt: str, form: Mapping[str, Any] | None = None) -> str:
+        """One line of input: a command (``form`` None) or an answer filling ``form`` (see
+        `Terminal.read`). Raises EOFError at its end. Prompts only at a terminal."""
         if self.interactive:
-            line = input(prompt)
-            if not command and line and self._terminal is not None:
-                self._terminal.forget_last()
-            return line
+            return input(prompt) if self._terminal is None else self._terminal.read(prompt, form)
         line = self._stdin.readline()
         if not line:
             raise EOFError
@@ -162,7 +159,7 @@ class _Session:
     def loop(self) -> None:
         while not self.episode.done:
             try:
-                line = self.ask(f"[{self.steps}/{self.episode.max_steps}]> ", command=True)
+                line = self.ask(f"[{self.steps}/{self.episode.max_steps}]> ")
             except EOFError:
                 self.leaving = _INPUT_ENDED
                 return
@@ -196,7 +193,7 @@ class _Session:
         """Answer a meta-command; the call it makes (``report``), if any."""
         if meta.word == "quit":
             question = "leave the episode unfinished? It is recorded, and scored as it stands [y/N] "
-            if self.interactive and self.ask(question).strip().lower() not in ("y", "yes"):
+            if self.interactive and self.ask(question, {}).strip().lower() not in ("y", "yes"):
                 return None
             self.leaving = _LEFT
             self.episode.close(_LEFT)

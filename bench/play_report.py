@@ -13,6 +13,7 @@ written (and, at a terminal, confirmed). The result is the same tool call the on
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,9 +22,11 @@ from .play_syntax import Call, CommandError, check_arguments, first_line, parse_
 __all__ = ["REPORT_TOOL", "Cancelled", "guided_call"]
 
 REPORT_TOOL = "submit_report"
+_WIDTH = 100
 
-Ask = Callable[[str], str]
-"""Reads one line after showing a prompt; raises EOFError when the input has ended."""
+Ask = Callable[[str, Mapping[str, Any]], str]
+"""Reads one line after showing a prompt, a line that fills the object schema given (for Tab
+completion; ``{}`` for a yes or no); raises EOFError when the input has ended."""
 Say = Callable[[str], None]
 
 
@@ -51,7 +54,7 @@ def guided_call(name: str, schema: Mapping[str, Any], ask: Ask, say: Say, confir
     call = Call(name, arguments)
     if confirm:
         say(json.dumps(arguments, indent=2))
-        if _read(ask, f"send this {name}? it ends the episode [Y/n] ").lower() not in ("", "y", "yes"):
+        if _read(ask, f"send this {name}? it ends the episode [Y/n] ", {}).lower() not in ("", "y", "yes"):
             raise Cancelled
     return call
 
@@ -61,9 +64,10 @@ def _ask_field(key: str, spec: Mapping[str, Any], required: bool, ask: Ask, say:
     if spec.get("type") == "array" and items.get("type") == "object":
         return _ask_entries(key, spec, items, required, ask, say)
     choices = f" ({' / '.join(spec['enum'])})" if spec.get("enum") else ""
-    say(f"{key}{'' if required else ' (optional)'}: {spec.get('description', '')}")
+    say(_field(key, spec, required))
+    form = {"properties": {key: spec}, "required": [key]}
     while True:
-        text = _read(ask, f"{key}{choices}> ")
+        text = _read(ask, f"{key}{choices}> ", form)
         if not text:
             if not required:
                 return None
@@ -83,11 +87,10 @@ def _ask_entries(key: str, spec: Mapping[str, Any], items: Mapping[str, Any], re
     fields = list(items.get("required") or ())
     optional = [field for field in items.get("properties") or {} if field not in fields]
     form = " ".join([*(field.upper() for field in fields), *(f"[{field}=...]" for field in optional)])
-    say(f"{key}{'' if required else ' (optional)'}: {spec.get('description', '')}\n"
-        f"  one entry a line: {form}; an empty line ends the list")
+    say(f"{_field(key, spec, required)}\n  one entry a line: {form}; an empty line ends the list")
     entries: list[dict[str, Any]] = []
     while True:
-        text = _read(ask, f"{key} {len(entries) + 1}> ")
+        text = _read(ask, f"{key} {len(entries) + 1}> ", items)
         if not text:
             if entries or not required:
                 return entries or None
@@ -102,8 +105,14 @@ def _ask_entries(key: str, spec: Mapping[str, Any], items: Mapping[str, Any], re
         entries.append(entry)
 
 
-def _read(ask: Ask, prompt: str) -> str:
-    text = ask(prompt).strip()
+def _field(key: str, spec: Mapping[str, Any], required: bool) -> str:
+    """A field's name and description, wrapped to read at a terminal."""
+    return textwrap.fill(f"{key}{'' if required else ' (optional)'}: {spec.get('description', '')}", _WIDTH,
+                         subsequent_indent="  ")
+
+
+def _read(ask: Ask, prompt: str, form: Mapping[str, Any]) -> str:
+    text = ask(prompt, form).strip()
     if text == "!cancel":
         raise Cancelled
     return text

@@ -30,7 +30,8 @@ from typing import Any
 
 from ..envs.errors import did_you_mean
 
-__all__ = ["ID_PATTERN", "META", "Call", "CommandError", "Meta", "check_arguments", "first_line", "help_text",
+__all__ = ["ID_PATTERN", "META", "Call", "CommandError", "Meta", "check_arguments", "fill_order", "first_line",
+           "help_text",
            "parse_line", "parse_words", "read_value", "split", "tool_schemas", "usage"]
 
 META = ("help", "tools", "report", "quit")
@@ -41,6 +42,7 @@ ID_PATTERN = re.compile(r"\b[a-z][a-z0-9]*-[0-9a-f]{6}\b")
 """A resource id as the simulated cloud makes them (`blastradius.envs.topology.random_id`):
 a prefix, a dash and six hex digits, e.g. ``svc-f24f72``."""
 
+_LISTED_VALUES = 12  # an error lists an enum's values up to this many; help TOOL lists them all
 _PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object",
                type(None): "null"}
@@ -125,21 +127,16 @@ def parse_words(words: Sequence[str], schema: Mapping[str, Any], where: str = ""
     properties: dict[str, Any] = dict(schema.get("properties") or {})
     found: dict[str, Any] = {}
     bare: list[str] = []
-    rest = list(words)
-    while rest:
-        word = rest.pop(0)
+    for word in words:
         pair = _PAIR.fullmatch(word)
         if pair is None:
             bare.append(word)
             continue
         key, text = pair.groups()
-        if not text and rest:  # "name= value", as Tab completion leaves a name it completed
-            text = rest.pop(0)
         if key in found:
             raise CommandError(f"{where}{key} is given twice")
         found[key] = read_value(text, properties.get(key) or {})
-    required = list(schema.get("required") or ())
-    open_slots = [key for key in [*required, *(k for k in properties if k not in required)] if key not in found]
+    open_slots = [key for key in fill_order(schema) if key not in found]
     if len(bare) > len(open_slots):
         extra = bare[len(open_slots)]
         raise CommandError(f"{where}too many words from {extra!r} on: quote a text with spaces (\"...\"), and give "
@@ -147,6 +144,13 @@ def parse_words(words: Sequence[str], schema: Mapping[str, Any], where: str = ""
     for key, text in zip(open_slots, bare, strict=False):
         found[key] = read_value(text, properties[key])
     return found
+
+
+def fill_order(schema: Mapping[str, Any]) -> list[str]:
+    """The order in which bare words fill the properties of the object ``schema``: the required
+    ones, then the others, each in the schema's order."""
+    required = list(schema.get("required") or ())
+    return [*required, *(key for key in schema.get("properties") or {} if key not in required)]
 
 
 def check_arguments(arguments: Mapping[str, Any], schema: Mapping[str, Any], where: str = "") -> None:
@@ -252,8 +256,8 @@ def _checked(name: str, arguments: dict[str, Any], schema: Mapping[str, Any]) ->
 def _check_value(value: Any, spec: Mapping[str, Any], where: str) -> None:
     allowed = spec.get("enum")
     if allowed and isinstance(value, str) and value not in allowed:
-        raise CommandError(f"{where}: {value!r} is not one of {', '.join(allowed)}"
-                           f"{did_you_mean(value, allowed, aside=True)}")
+        which = ", ".join(allowed) if len(allowed) <= _LISTED_VALUES else f"the {len(allowed)} values it takes"
+        raise CommandError(f"{where}: {value!r} is not one of {which}{did_you_mean(value, allowed, aside=True)}")
     items = spec.get("items") or {}
     if isinstance(value, list):
         for position, item in enumerate(value, 1):

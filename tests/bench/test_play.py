@@ -106,7 +106,7 @@ def test_scripted_session_plays_to_its_verdict_and_records_it(tmp_path: Path) ->
         json.dumps({"name": "metrics", "arguments": {"resource": rid, "window_minutes": 30}}),
         f"plan delete {rid}",
         f"bulk_delete ids='[\"{rid}\"]' dry_run=true",
-        "list_resources kind=bucket env= dev",
+        "list_resources kind=bucket env=dev",
         f"describe {rid} colour=blue",  # no such parameter: answered, not sent
         "report",
         "faild",  # not an outcome: asked again
@@ -221,6 +221,21 @@ def test_tab_offers_tools_parameters_values_and_seen_ids() -> None:
     assert candidates("plan delete ", tools, seen) == ["action=", "db-669dee", "resource=", "svc-f24f72"]
     assert candidates("set_deletion_protection svc-f24f72 enabled=t", tools, seen) == ["enabled=true"]
     assert candidates("help dele", tools, seen) == ["delete"]
+    impact = tools["submit_report"]["parameters"]["properties"]["impact"]["items"]  # a guided report's entry
+    assert candidates("db-669dee d", tools, seen, impact) == ["data_lost", "degraded", "deleted", "detail=", "down"]
+
+
+def test_meta_commands_spend_no_step_and_report_takes_one_line(tmp_path: Path) -> None:
+    script = 'help\ntools\nhelp descrbe\nreport outcome=failed summary="I did nothing."\n'
+    out = io.StringIO()
+    assert play(PlaySettings(family=FAMILY, seed=0, output_dir=tmp_path, name="meta"), io.StringIO(script), out,
+                {}) == 0
+    assert out.getvalue().count("Tools (help TOOL for its parameters):") == 3  # the opening, help, tools
+    assert "quit: leave the episode as it stands" in out.getvalue()
+    assert "play: no tool 'descrbe'. Did you mean 'describe'?" in out.getvalue()
+    [record] = read_episodes(_only_folder(tmp_path))
+    [step] = RunFolder(_only_folder(tmp_path)).trajectory(record["key"])["steps"]
+    assert step["action"] == {"name": "submit_report", "arguments": {"outcome": "failed", "summary": "I did nothing."}}
 
 
 # --- at a real terminal ----------------------------------------------------------------------
@@ -255,31 +270,37 @@ def test_at_a_terminal_tab_completes_and_the_episode_is_recorded(tmp_path: Path)
         return tmux_do("capture-pane", "-p", "-J", "-S", "-200", "-t", "play")
 
     def prompt_line() -> str:
-        return ([""] + [line for line in screen().splitlines() if line.strip()])[-1]
+        return ([""] + [line.rstrip() for line in screen().splitlines() if line.strip()])[-1]
 
     tmux_do("-f", "/dev/null", "new-session", "-d", "-s", "play", "-x", "200", "-y", "50", command)
     try:
+        def type_in(*keys: str, then: Callable[[], bool], what: str) -> None:
+            tmux_do("send-keys", "-t", "play", *keys)
+            _until(then, what)
+
         _until(lambda: prompt_line().startswith("[0/"), "the first prompt")
-        tmux_do("send-keys", "-t", "play", "desc", "Tab")
-        _until(lambda: prompt_line().startswith("[0/100]> describe"), "describe completed")
-        tmux_do("send-keys", "-t", "play", " " + rid[:-3], "Tab")
-        _until(lambda: rid in prompt_line(), f"{rid} completed")
-        tmux_do("send-keys", "-t", "play", "Enter")
-        _until(lambda: "[1/100]>" in prompt_line() and f"{rid} (" in screen(), "describe's observation")
-        tmux_do("send-keys", "-t", "play", f"logs {rid} win", "Tab")
-        _until(lambda: "window_minutes=" in prompt_line(), "window_minutes= completed")
-        tmux_do("send-keys", "-t", "play", "90", "Enter")
-        _until(lambda: prompt_line().startswith("[2/100]>"), "the logs step")
-        tmux_do("send-keys", "-t", "play", "descrbe x", "Enter")
-        _until(lambda: "Did you mean 'describe'?" in screen(), "the typo's answer")
-        tmux_do("send-keys", "-t", "play", "quit", "Enter")
-        _until(lambda: "leave the episode unfinished?" in prompt_line(), "quit's question")
-        tmux_do("send-keys", "-t", "play", "y", "Enter")
-        _until(lambda: "EXITED 1" in screen(), "the end of play")
+        type_in("desc", "Tab", then=lambda: prompt_line() == "[0/100]> describe", what="describe completed")
+        type_in(rid[:-3], "Tab", then=lambda: prompt_line() == f"[0/100]> describe {rid}", what=f"{rid} completed")
+        type_in("Enter", then=lambda: prompt_line() == "[1/100]>" and f"{rid} (" in screen(),
+                what="describe's observation")
+        type_in(f"logs {rid} win", "Tab", then=lambda: prompt_line().endswith("window_minutes="),
+                what="window_minutes= completed")
+        type_in("90", "Enter", then=lambda: prompt_line() == "[2/100]>", what="the logs step")
+        type_in("descrbe x", "Enter", then=lambda: "Did you mean 'describe'?" in screen(), what="the typo's answer")
+        type_in("report", "Enter", then=lambda: prompt_line().startswith("outcome ("), what="the report's first field")
+        type_in("no_ch", "Tab", then=lambda: prompt_line().endswith("> no_change_needed"), what="an outcome completed")
+        type_in("Enter", then=lambda: prompt_line() == "summary>", what="the summary field")
+        type_in("I only looked.", "Enter", then=lambda: prompt_line() == "changes_made 1>", what="the changes field")
+        for field in ("impact 1>", "data_loss (", "verifications 1>", "figures 1>", "send this submit_report?"):
+            type_in("Enter", then=lambda field=field: prompt_line().startswith(field), what=f"the field {field}")
+        type_in("n", "Enter", then=lambda: "report cancelled" in screen() and prompt_line() == "[2/100]>",
+                what="the report cancelled")
+        type_in("quit", "Enter", then=lambda: "leave the episode unfinished?" in prompt_line(), what="quit's question")
+        type_in("y", "Enter", then=lambda: "EXITED 1" in screen(), what="the end of play")
         assert "recorded in runs/" in screen() and "status: error" in screen()
     finally:
         subprocess.run([tmux, "-L", socket, "kill-server"], capture_output=True, timeout=30)
     [record] = read_episodes(_only_folder(tmp_path / "runs"))
     assert record["agent"] == "human:at-tty" and record["steps"] == 2 and record["status"] == "error"
-    history = (tmp_path / "cache" / "blastradius" / "play_history").read_text().splitlines()
-    assert f"describe {rid}" in history and "quit" in history and "y" not in history
+    history = [line.strip() for line in (tmp_path / "cache" / "blastradius" / "play_history").read_text().splitlines()]
+    assert history[-3:] == ["descrbe x", "report", "quit"] and f"describe {rid}" in history  # commands only
