@@ -342,6 +342,8 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
 
 
 def _add_play_arguments(parser: argparse.ArgumentParser) -> None:
+    from .run_settings import DEFAULTS
+
     parser.add_argument("--family", required=True, metavar="SPEC",
                         help="the scenario family: a built-in id (see 'blastradius list'), path/to/file.py:NAME, "
                              "module:NAME or an entry point's name")
@@ -349,7 +351,7 @@ def _add_play_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="the world's seed (default: %(default)s)")
     parser.add_argument("--name", metavar="NAME",
                         help="your name on the leaderboard, as human:NAME (default: your login name)")
-    parser.add_argument("--output-dir", default="results/runs", metavar="DIR",
+    parser.add_argument("--output-dir", default=DEFAULTS["output_dir"], metavar="DIR",
                         help="where the episode's run folder is created (default: %(default)s)")
     parser.add_argument("--sealed", action="store_true",
                         help="build the world from a fresh secret, recorded only when the episode ends")
