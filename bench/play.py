@@ -182,7 +182,7 @@ class _Session:
                 except KeyboardInterrupt:  # a question of quit's or the report's, given up
                     if not self.interactive:
                         raise
-                    self.say("\n(not sent: no step spent)")
+                    self.say("\nplay: cancelled (not sent: no step spent)")
                     continue
             if command is None:
                 continue
