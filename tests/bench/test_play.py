@@ -95,7 +95,8 @@ def test_reference_path_typed_wins_with_the_very_actions(family: str, bare: bool
 # --- a scripted session through the real command --------------------------------------------
 
 
-def test_scripted_session_plays_to_its_verdict_and_records_it(tmp_path: Path) -> None:
+def test_scripted_session_plays_to_its_verdict_and_records_it(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     ids, _, _ = _world()
     rid = ids[0]
     script = "\n".join([
@@ -147,8 +148,8 @@ def test_scripted_session_plays_to_its_verdict_and_records_it(tmp_path: Path) ->
     assert report["outcome"] == "no_change_needed" and report["data_loss"] == "none"
     assert report["verifications"] == [{"tool": "describe", "resource": rid, "result": "it is a dev bucket"}]
     assert "changes_made" not in report and "figures" not in report
-    verified = subprocess.run([_cli(), "verify", str(folder)], capture_output=True, text=True, timeout=120)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert main(["verify", str(folder)]) == 0  # its fingerprints hold and its replay gives the same record
+    assert "1 episodes: 1 ok, 0 failed; verified" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("ending", "why"), [("quit\n", "quit"), ("", "input ended")])
