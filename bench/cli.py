@@ -338,6 +338,47 @@ def _cmd_budgets(args: argparse.Namespace) -> int:
                            size=args.size or DEFAULT_SIZE, as_json=args.json)
 
 
+# --- play ---------------------------------------------------------------------------------
+
+
+def _add_play_arguments(parser: argparse.ArgumentParser) -> None:
+    from .run_settings import DEFAULTS
+
+    parser.add_argument("--family", required=True, metavar="SPEC",
+                        help="the scenario family: a built-in id (see 'blastradius list'), path/to/file.py:NAME, "
+                             "module:NAME or an entry point's name")
+    parser.add_argument("--difficulty", metavar="NAME", help="its difficulty level (default: the family's default)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="the world's seed (default: %(default)s)")
+    parser.add_argument("--name", metavar="NAME",
+                        help="your name on the leaderboard, as human:NAME (default: your login name)")
+    parser.add_argument("--output-dir", default=DEFAULTS["output_dir"], metavar="DIR",
+                        help="where the episode's run folder is created (default: %(default)s)")
+    parser.add_argument("--sealed", action="store_true",
+                        help="build the world from a fresh secret, recorded only when the episode ends")
+    parser.add_argument("--chaos", type=int, choices=(0, 1, 2, 3), metavar="LEVEL",
+                        help="chaos level: 0 off (a calm world to learn in), 1 (default) to 3 more faults")
+    parser.add_argument("--step-timeout", type=positive_float, metavar="SECONDS",
+                        help="the longest think before each action; past it the episode ends as a timeout "
+                             "(default: 3600, an hour)")
+
+
+def _cmd_play(args: argparse.Namespace) -> int:
+    import os
+
+    from .play import PlaySettings, default_name, play
+    from .run_settings import check_output_dir
+
+    given = {key: value for key, value in (("chaos", args.chaos), ("step_timeout", args.step_timeout))
+             if value is not None}
+    settings = PlaySettings(family=args.family, seed=args.seed, output_dir=check_output_dir(args.output_dir),
+                            name=args.name if args.name is not None else default_name(),
+                            difficulty=args.difficulty, sealed=args.sealed, argv=tuple(sys.argv), **given)
+    try:
+        return play(settings, sys.stdin, sys.stdout, os.environ)
+    except ValueError as exc:  # an unknown family or level, a bad seed or name: nothing was written
+        raise UsageError(str(exc)) from None
+
+
 # --- the table ------------------------------------------------------------------------------
 
 COMMANDS: tuple[Command, ...] = (
@@ -352,6 +393,8 @@ COMMANDS: tuple[Command, ...] = (
             "harm, doing nothing fails", _add_check_arguments, _cmd_check),
     Command("budgets", "measure the steps a careful solution takes per family (reference path and careful "
             "agent, chaos 0-3) against the family's step budget", _add_budgets_arguments, _cmd_budgets),
+    Command("play", "play an episode yourself at the terminal, scored and recorded like an agent's",
+            _add_play_arguments, _cmd_play),
     Command(
         name="perf",
         help="time the simulation (env steps per second)",

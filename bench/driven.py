@@ -174,6 +174,8 @@ class DrivenEpisode:
             what, value = self._outbox.get()
             if what == "observation":
                 return Turn(value, False)
+            if not self._inbox.empty():  # it ended (a timeout) before taking this action, which was never played
+                raise EpisodeOver(self._ended_text())
             steps = self.trajectory().get("steps") or []
             return Turn(steps[-1]["observation"] if steps else self._ended_text(), True)
 
