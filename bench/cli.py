@@ -32,6 +32,7 @@ from .cli_common import (
     positive_float,
     positive_int,
 )
+from .mcp_command import add_mcp_arguments, cmd_mcp
 from .run_command import add_run_arguments, cmd_run
 
 if TYPE_CHECKING:
@@ -352,6 +353,8 @@ COMMANDS: tuple[Command, ...] = (
             "harm, doing nothing fails", _add_check_arguments, _cmd_check),
     Command("budgets", "measure the steps a careful solution takes per family (reference path and careful "
             "agent, chaos 0-3) against the family's step budget", _add_budgets_arguments, _cmd_budgets),
+    Command("mcp", "serve one episode as an MCP server (stdio, or streamable HTTP with --http), for an MCP "
+            "client to play; recorded as a run folder", add_mcp_arguments, cmd_mcp),
     Command(
         name="perf",
         help="time the simulation (env steps per second)",
