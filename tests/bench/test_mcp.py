@@ -24,14 +24,15 @@ from typing import Any
 import anyio
 import gymnasium as gym
 import pytest
-from mcp import ClientSession, StdioServerParameters
+from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from blastradius.agents.base import Briefing
 from blastradius.agents.careful import CarefulAgent
 from blastradius.bench.cli import main
-from blastradius.bench.mcp_server import BRIEFING_URI, PROMPT_NAME
+from blastradius.bench.driven import DrivenEpisode
+from blastradius.bench.mcp_server import BRIEFING_URI, PROMPT_NAME, build_server
 from blastradius.bench.storage import RunFolder
 from blastradius.envs import FAMILIES, family_env_id
 
@@ -161,6 +162,31 @@ def test_a_client_that_hangs_up_mid_episode_leaves_an_error_episode(tmp_path: Pa
     assert record["status"] == "error" and "the MCP client disconnected before ending the episode" in record["error"]
     assert record["agent"] == "mcp-client" and record["steps"] == 3 and record["score"]["finish"] == "none"
     assert [step["observation"] for step in trajectory["steps"]] == observations[1:]
+    _verifies(folder, capsys)
+
+
+def test_a_sealed_episode_is_not_the_seeds_world_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                               ) -> None:
+    """In process, through the SDK's in-memory client: the server's handlers as a client sees them."""
+    episode = DrivenEpisode("freeze_prod_db", 0, tmp_path / "out", "sealed-client", "mcp",
+                            ROOT / "bench/mcp_server.py", sealed=True)
+    server = build_server(episode, episode.start())
+    calls = [("list_resources", {}), ("escalate", {"reason": "I only listed the resources."})]
+    results: list[Any] = []
+
+    async def play() -> None:
+        with anyio.fail_after(DEADLINE):
+            async with Client(server) as client:
+                results.extend([await client.call_tool(name, arguments) for name, arguments in calls])
+
+    try:
+        anyio.run(play)
+    finally:
+        episode.close()
+    _, observations, _, _ = _gym_play("freeze_prod_db", "logs", 0, [{"name": n, "arguments": a} for n, a in calls])
+    assert _text(results[0]) != observations[1]  # its world is the secret's, not seed 0's
+    folder, record, _ = _the_run(tmp_path / "out")
+    assert record["status"] == "completed" and record["score"]["finish"] == "escalate"
     _verifies(folder, capsys)
 
 
