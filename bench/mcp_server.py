@@ -33,6 +33,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
@@ -47,6 +48,8 @@ BRIEFING_URI = "blastradius://briefing"
 """The resource holding the episode's briefing."""
 PROMPT_NAME = "briefing"
 """The prompt holding the episode's briefing."""
+
+_Context = ServerRequestContext[Any, Any]
 
 _INSTRUCTIONS = """\
 You are an operations engineer working on a production cloud through this server's tools. A \
@@ -78,10 +81,10 @@ def build_server(episode: DrivenEpisode, opening: Opening) -> Server[Any]:
                         input_schema=tool["function"]["parameters"])
              for tool in opening.briefing.tools]
 
-    async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    async def list_tools(ctx: _Context, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
 
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(ctx: _Context, params: types.CallToolRequestParams) -> types.CallToolResult:
         action = {"name": params.name, "arguments": params.arguments or {}}
         try:
             # step blocks until the episode's thread has played the action: off the event loop.
@@ -92,22 +95,22 @@ def build_server(episode: DrivenEpisode, opening: Opening) -> Server[Any]:
             _say(f"the episode has ended ({params.name}); later calls are told so")
         return _text_result(turn.observation, error=False)
 
-    async def list_prompts(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
+    async def list_prompts(ctx: _Context, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
         return types.ListPromptsResult(prompts=[types.Prompt(
             name=PROMPT_NAME, title="The task", description="The episode's task and how to work on it")])
 
-    async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+    async def get_prompt(ctx: _Context, params: types.GetPromptRequestParams) -> types.GetPromptResult:
         if params.name != PROMPT_NAME:
             raise MCPError(types.INVALID_PARAMS, f"no prompt {params.name!r}: the one prompt is {PROMPT_NAME!r}")
         return types.GetPromptResult(description="The episode's task", messages=[
             types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))])
 
-    async def list_resources(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
+    async def list_resources(ctx: _Context, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
         return types.ListResourcesResult(resources=[types.Resource(
             name="briefing", title="The task", uri=BRIEFING_URI, mime_type="text/plain",
             description="The episode's task and how to work on it")])
 
-    async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+    async def read_resource(ctx: _Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
         if str(params.uri) != BRIEFING_URI:
             raise MCPError(types.INVALID_PARAMS, f"no resource {params.uri!r}: the one resource is {BRIEFING_URI}")
         return types.ReadResourceResult(contents=[

@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 import gymnasium as gym
 import pytest
-from mcp import Client, ClientSession, StdioServerParameters
+from mcp import Client, ClientSession, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -178,6 +178,9 @@ def test_a_sealed_episode_is_not_the_seeds_world_and_verifies(tmp_path: Path, ca
         with anyio.fail_after(DEADLINE):
             async with Client(server) as client:
                 results.extend([await client.call_tool(name, arguments) for name, arguments in calls])
+                for ask in (client.get_prompt("task"), client.read_resource("blastradius://secret")):
+                    with pytest.raises(MCPError, match="the one (prompt|resource) is"):
+                        await ask
 
     try:
         anyio.run(play)
@@ -191,7 +194,8 @@ def test_a_sealed_episode_is_not_the_seeds_world_and_verifies(tmp_path: Path, ca
 
 
 def _serve_http(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
-    """Start the server on a free port; return it and its URL, as it says on stderr."""
+    """Start the server on a free port; return it and its URL, as it says on stderr (read to its
+    end by a thread of its own, so that the server never blocks on a full pipe)."""
     server = subprocess.Popen([*COMMAND, "--http", "0", "--output-dir", str(tmp_path / "out"), *args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
@@ -235,8 +239,9 @@ def test_an_episode_over_streamable_http_reports_without_doing_the_work(tmp_path
         anyio.run(connect, come_back)
     finally:
         server.send_signal(signal.SIGTERM)
-        stdout, _ = server.communicate(timeout=DEADLINE)
-    assert server.returncode == 0 and stdout == ""  # stopping the server is its normal end
+        server.wait(timeout=DEADLINE)
+    assert server.returncode == 0  # stopping the server is its normal end
+    assert server.stdout is not None and server.stdout.read() == ""
     assert [_text(result) for result in results[:3]] == observations[1:]
     assert results[3].is_error and "this episode is over" in _text(results[3])
     folder, record, _ = _the_run(tmp_path / "out")
