@@ -14,8 +14,9 @@ __all__ = ["DEFAULT_AGENT_NAME", "MCP_STEP_TIMEOUT", "add_mcp_arguments", "cmd_m
 
 DEFAULT_AGENT_NAME = "mcp-client"
 MCP_STEP_TIMEOUT = 600.0
-"""Seconds to wait for each tool call: longer than `blastradius run`'s 120 s, because an MCP
-client may be a person approving each call, and the first call waits for a client to connect."""
+"""Seconds to wait for each tool call after the first (which is awaited without a limit: a desktop
+app starts its MCP servers when it starts): longer than `blastradius run`'s 120 s, because a
+person may be approving each call."""
 _FACE = Path(__file__).with_name("mcp_server.py")
 """The code relaying the client's calls: the episode's provenance."""
 _INSTALL_HINT = ('the mcp command needs the MCP Python SDK 2.x: pip install -e ".[mcp]" in your clone of '
@@ -37,8 +38,8 @@ def add_mcp_arguments(parser: argparse.ArgumentParser) -> None:
                         help="build the world from a fresh secret, written to run.json only when the episode "
                              "ends, so that the seed alone tells the agent nothing")
     parser.add_argument("--step-timeout", type=positive_float, default=MCP_STEP_TIMEOUT, metavar="SECONDS",
-                        help="seconds to wait for each tool call (the first from the start) before the episode "
-                             "ends as 'timeout' (default: %(default)g)")
+                        help="seconds to wait for each tool call after the first (awaited without a limit) before "
+                             "the episode ends as 'timeout' (default: %(default)g)")
     parser.add_argument("--http", type=_port, metavar="PORT",
                         help="serve streamable HTTP at http://127.0.0.1:PORT/mcp (0: any free port, said on "
                              "stderr) instead of stdio")
@@ -63,7 +64,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     try:
         episode = DrivenEpisode(args.family, args.seed, output_dir, args.agent_name, "mcp", _FACE,
                                 difficulty=args.difficulty, sealed=args.sealed, step_timeout=args.step_timeout,
-                                argv=sys.argv)
+                                untimed_start=True, argv=sys.argv)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

@@ -13,8 +13,10 @@ The episode is a `DrivenEpisode`: the same env, step budget, scorer, record and 
 `blastradius run`, provenance kind ``mcp``. It starts before the server serves (so usage errors
 exit 2 before anything is served) and ends with ``submit_report`` or ``escalate``, at its step
 budget, or, left unfinished, as an ``error`` when the stdio client goes away or the server is
-stopped, and as a ``timeout`` when no call comes within ``--step-timeout`` seconds. A call after
-the end is answered, as an error result, with how the episode ended and where it is recorded.
+stopped, and as a ``timeout`` when the next call does not come within ``--step-timeout``
+seconds (the first is awaited without a limit: a desktop app starts its servers long before
+anyone asks it to play). A call after the end is answered, as an error result, with how the
+episode ended and where it is recorded.
 
 Over stdio (the default) the client spawns the server; stdout carries the protocol and nothing
 else (the SDK points the process's own stdout at stderr while it serves). With ``--http PORT``

@@ -193,6 +193,30 @@ def test_a_sealed_episode_is_not_the_seeds_world_and_verifies(tmp_path: Path, ca
     _verifies(folder, capsys)
 
 
+def test_the_first_call_may_come_late_and_a_later_one_may_not(tmp_path: Path) -> None:
+    """A desktop app starts its servers long before anyone plays; between calls, the step timeout holds."""
+    episode = DrivenEpisode("freeze_prod_db", 0, tmp_path / "out", "slow-client", "mcp", ROOT / "bench/mcp_server.py",
+                            step_timeout=0.5, untimed_start=True)
+    server = build_server(episode, episode.start())
+    results: list[Any] = []
+
+    async def play() -> None:
+        with anyio.fail_after(DEADLINE):
+            async with Client(server) as client:
+                for _ in range(2):
+                    await anyio.sleep(1.5)  # three step timeouts
+                    results.append(await client.call_tool("whoami", {}))
+
+    try:
+        anyio.run(play)
+    finally:
+        episode.close()
+    assert not results[0].is_error and "role: ops-automation" in _text(results[0])
+    assert results[1].is_error and "this episode is over (timeout" in _text(results[1])
+    _, record, _ = _the_run(tmp_path / "out")
+    assert record["status"] == "timeout" and record["steps"] == 1
+
+
 def _serve_http(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     """Start the server on a free port; return it and its URL, as it says on stderr (read to its
     end by a thread of its own, so that the server never blocks on a full pipe)."""
