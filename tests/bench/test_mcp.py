@@ -116,6 +116,7 @@ def test_a_careful_episode_over_stdio_is_the_gym_episode(tmp_path: Path, capsys:
 
     # What the client was shown: the env's briefing, tools and observations, word for word.
     assert reset_info["briefing"] in seen["instructions"]
+    assert f"at most {FAMILIES[family].step_budget} steps" in seen["instructions"]  # told its budget, as llm is
     assert seen["prompt"] == seen["resource"] == seen["instructions"]
     assert seen["prompts"] == [PROMPT_NAME] and seen["resources"] == [BRIEFING_URI]
     assert [(tool.name, tool.description, tool.input_schema) for tool in seen["tools"]] == [
