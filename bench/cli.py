@@ -32,6 +32,7 @@ from .cli_common import (
     positive_float,
     positive_int,
 )
+from .mcp_command import add_mcp_arguments, cmd_mcp
 from .run_command import add_run_arguments, cmd_run
 
 if TYPE_CHECKING:
@@ -395,6 +396,8 @@ COMMANDS: tuple[Command, ...] = (
             "agent, chaos 0-3) against the family's step budget", _add_budgets_arguments, _cmd_budgets),
     Command("play", "play an episode yourself at the terminal, scored and recorded like an agent's",
             _add_play_arguments, _cmd_play),
+    Command("mcp", "serve one episode as an MCP server (stdio, or streamable HTTP with --http), for an MCP "
+            "client to play; recorded as a run folder", add_mcp_arguments, cmd_mcp),
     Command(
         name="perf",
         help="time the simulation (env steps per second)",

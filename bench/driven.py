@@ -15,7 +15,8 @@ several episodes, played one after another or at once, are pooled by naming thei
 The driver cannot escape the record: an episode it leaves before ending it (`close`) is recorded
 as an ``error`` with the reason, the damage done so far scored as it stands, as an agent that
 crashes is; one whose next action does not come within ``step_timeout`` seconds is a
-``timeout``. A driven agent's provenance is the relay's: its kind says how it came in (``mcp``,
+``timeout`` (with ``untimed_start``, the first action is awaited without a limit: an MCP client
+in a desktop app starts its servers long before anyone asks it to play). A driven agent's provenance is the relay's: its kind says how it came in (``mcp``,
 ``inspect``, ``human``) and its files are the face's code, the agent's own code being unknown.
 """
 
@@ -75,16 +76,18 @@ class _Relay:
     """The agent `run_episode` plays: it hands out what it is shown and waits for what comes in."""
 
     def __init__(self, outbox: queue.Queue[tuple[str, Any]], inbox: queue.Queue[Action | AgentLeft],
-                 step_timeout: float) -> None:
+                 step_timeout: float, untimed_start: bool) -> None:
         self._outbox, self._inbox, self._timeout = outbox, inbox, step_timeout
+        self._untimed = untimed_start  # until the first action has come
 
     def reset(self, briefing: Briefing) -> None:
         self._outbox.put(("briefing", briefing))
 
     def act(self, observation: str) -> Action:
         self._outbox.put(("observation", observation))
+        timeout, self._untimed = (None if self._untimed else self._timeout), False
         try:
-            action = self._inbox.get(timeout=self._timeout)
+            action = self._inbox.get(timeout=timeout)
         except queue.Empty:
             raise StepTimeout(f"no action came within {self._timeout:g} s of the last observation") from None
         if isinstance(action, AgentLeft):
@@ -99,7 +102,8 @@ class DrivenEpisode:
     ``agent_name`` labels it in the episode key and on the leaderboard; ``kind`` (one of
     `DRIVEN_KINDS`) and ``face`` (the file of the code relaying the actions) are its provenance.
     ``sealed`` builds the world from a fresh secret, recorded in ``run.json`` only when the
-    episode ends, so the seed alone rebuilds nothing for whoever drives it. ``argv`` is the
+    episode ends, so the seed alone rebuilds nothing for whoever drives it. ``step_timeout``
+    bounds the wait for each action; ``untimed_start`` lifts it for the first. ``argv`` is the
     command line recorded in ``run.json``.
 
     Not thread-safe for one episode's own calls from several threads at once: `step` takes a
@@ -112,7 +116,7 @@ class DrivenEpisode:
     def __init__(self, family: str, seed: int, output_dir: Path, agent_name: str, kind: str, face: Path, *,
                  difficulty: str | None = None, sealed: bool = False, size: int = DEFAULT_SIZE,
                  chaos: int = DEFAULT_CHAOS, step_timeout: float = DEFAULT_STEP_TIMEOUT,
-                 argv: Sequence[str] = ()) -> None:
+                 untimed_start: bool = False, argv: Sequence[str] = ()) -> None:
         if kind not in DRIVEN_KINDS:
             raise ValueError(f"kind must be one of {', '.join(DRIVEN_KINDS)}, got {kind!r}")
         config = RunConfig(families=(family,), difficulties=(difficulty,) if difficulty else (), seeds=(seed,),
@@ -127,6 +131,7 @@ class DrivenEpisode:
             "kind": kind, "spec": kind, "code_sha256": file_sha256(face),
             "files": [{"path": f"blastradius/bench/{face.name}", "sha256": file_sha256(face)}]}})
         self._output_dir = output_dir
+        self._untimed_start = untimed_start
         self._outbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._inbox: queue.Queue[Action | AgentLeft] = queue.Queue()
         self._lock = threading.Lock()
@@ -236,7 +241,7 @@ class DrivenEpisode:
         """The episode's thread: play it to its end, record it, and say so to whoever waits."""
         assert self.folder is not None
         try:
-            relay = _Relay(self._outbox, self._inbox, self.config.step_timeout)
+            relay = _Relay(self._outbox, self._inbox, self.config.step_timeout, self._untimed_start)
             # No step bound of the harness's own: the relay bounds its own wait for an action.
             result = run_episode(self.spec, self.family, lambda: relay, self.config.size, self.config.chaos, None,
                                  self.config.secret)

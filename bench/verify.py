@@ -250,7 +250,8 @@ def _replay(record: dict[str, Any], trajectory: dict[str, Any] | None, family: F
         problems += _diff("truncated", record.get("truncated"), truncated)
         problems += _diff("reward", record.get("reward"), float(reward))
         scored = env.episode_score() if record["status"] == "completed" else score_as_it_stands(env)
-        if scored is not None and not (terminated or truncated):
+        # An agent that crashed or left is scored as it stands: its steps end nothing.
+        if record["status"] == "completed" and not (terminated or truncated):
             problems.append("completed, but the recorded steps do not end the episode")
         problems += _diff("score", record.get("score"), scored.to_dict() if scored else None)
         problems += _diff("explanation", trajectory.get("explanation"), scored.explain() if scored else [])

@@ -245,3 +245,27 @@ def test_a_run_of_an_agent_sending_what_json_cannot_say_verifies(tmp_path: Path)
     path = run(config, tmp_path / "runs").folder.path
     verdict = verify(path)
     assert verdict.ok, [problem for check in verdict.episodes.values() for problem in check.problems]
+
+
+CRASHES = '''
+class Crashes:
+    def reset(self, briefing):
+        self.calls = 0
+
+    def act(self, observation):
+        self.calls += 1
+        if self.calls > 2:
+            raise RuntimeError("the agent fell over")
+        return {"name": "whoami", "arguments": {}}
+'''
+
+
+def test_a_run_whose_agent_crashed_mid_episode_verifies(tmp_path: Path) -> None:
+    """An episode that ended as an error before its end is scored as it stands; its replay stops
+    where the agent did, and that is no finding."""
+    (tmp_path / "crashes.py").write_text(CRASHES)
+    config = RunConfig(families=("freeze_prod_db",), seeds=(0,), agents=(f"{tmp_path / 'crashes.py'}:Crashes",))
+    outcome = run(config, tmp_path / "runs")
+    assert [record["status"] for record in outcome.episodes] == ["error"]
+    verdict = verify(outcome.folder.path)
+    assert verdict.ok, [problem for check in verdict.episodes.values() for problem in check.problems]
