@@ -265,6 +265,44 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- report -------------------------------------------------------------------------------
+
+
+def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    from .report_episodes import LARGE, WORST
+
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders, pooled as 'leaderboard' pools them")
+    parser.add_argument("-o", "--output", default="report.html", metavar="FILE",
+                        help="the HTML file to write (default: %(default)s)")
+    parser.add_argument("--worst", type=positive_int, default=WORST, metavar="N",
+                        help=f"in a run of more than {LARGE} episodes, show each agent's N worst in full and list "
+                             "the others by key (default: %(default)s)")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="pool runs even with different scorer or severity versions, chaos, size or agent code")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .report import MissingExtra, require_extra, write
+    from .runs import RunFolderError, load_run
+
+    try:
+        require_extra()
+    except MissingExtra as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        runs = [load_run(Path(run), lambda message: print(f"{PROG}: warning: {message}", file=sys.stderr))
+                for run in args.runs]
+        path = write(runs, Path(args.output), allow_mixed=args.allow_mixed, worst=args.worst)
+    except RunFolderError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output!r}: {exc.strerror}; pass -o with a writable path") from None
+    out(f"report: {path}")
+    return EXIT_OK
+
+
 # --- verify -------------------------------------------------------------------------------
 
 
@@ -346,6 +384,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("leaderboard", "merge run folders into one leaderboard", _add_leaderboard_arguments,
             _cmd_leaderboard),
     Command("show", "show an episode's trajectory and health timeline", _add_show_arguments, _cmd_show),
+    Command("report", "write one self-contained HTML page of run folders: leaderboard, figures, episodes",
+            _add_report_arguments, _cmd_report),
     Command("verify", "check a run folder's fingerprints and replay its episodes", _add_verify_arguments,
             _cmd_verify),
     Command("check", "check a scenario family: its reference path succeeds safely, its reckless path does "
