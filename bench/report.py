@@ -166,7 +166,7 @@ def build(runs: Sequence[LoadedRun], *, allow_mixed: bool = False, large: int = 
             trajectory = RunFolder(run.path).trajectory(str(record["key"]))
         except (OSError, ValueError):  # an unfinished or damaged folder: the record alone, said so
             trajectory = {"steps": [], "health_timeline": [], "briefing": "(no trajectory file in the run folder)"}
-        episodes.append(episode_view(run.path, record, trajectory))
+        episodes.append(episode_view(run.path, record, trajectory, run.info))
     legend_items, legend_note = _legend(summary, bool(oracles))
     return {
         "title": "blastradius report: " + ", ".join(Path(run.name).name for run in runs),

@@ -185,9 +185,11 @@ def _lanes(timeline: Sequence[Sequence[Any]], done: Replay, minutes: int) -> tup
     return tuple(lanes), tuple(names[MAX_LANES:])
 
 
-def episode_view(path: Path, record: Mapping[str, Any], trajectory: Mapping[str, Any]) -> EpisodeView:
-    """The episode ``record`` of the run folder ``path``, replayed for its marks and its no-op run."""
-    done = replay(path, dict(record), dict(trajectory))
+def episode_view(path: Path, record: Mapping[str, Any], trajectory: Mapping[str, Any],
+                 info: Mapping[str, Any] | None = None) -> EpisodeView:
+    """The episode ``record`` of the run folder ``path`` (whose ``run.json`` is ``info``, if
+    given), replayed for its marks and its no-op run."""
+    done = replay(path, dict(record), dict(trajectory), info)
     steps = trajectory.get("steps") or []
     timeline = trajectory.get("health_timeline") or []
     score = record.get("score") or {}

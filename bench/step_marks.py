@@ -22,6 +22,7 @@ world the scorer measures damage against) and the chaos faults scheduled in both
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from ..envs.chaos import Fault
 from ..envs.scenarios.loader import FamilySpecError
 from ..envs.toolbox import toolbox_of
 from ..envs.tools import THROTTLED, TIMED_OUT
+from .episode import score_as_it_stands
 from .run_config import families_of
 from .runs import RunFolderError, config_of, read_run_json
 from .sealing import parse_secret, world_seed
@@ -91,13 +93,16 @@ def step_marks(path: Path, record: dict[str, Any], trajectory: dict[str, Any]) -
     return replay(path, record, trajectory).marks
 
 
-def replay(path: Path, record: dict[str, Any], trajectory: dict[str, Any]) -> Replay:
-    """`step_marks`, with the no-op counterfactual's health and the chaos faults (`Replay`)."""
+def replay(path: Path, record: dict[str, Any], trajectory: dict[str, Any],
+           info: Mapping[str, Any] | None = None) -> Replay:
+    """`step_marks`, with the no-op counterfactual's health and the chaos faults (`Replay`);
+    ``info``: the run's ``run.json`` when the caller has it already (a large one takes a while
+    to read, and a report replays many episodes of one run)."""
     steps = trajectory.get("steps")
     if not isinstance(steps, list) or not steps:
         return Replay(Marks())
     try:
-        info = read_run_json(path)
+        info = read_run_json(path) if info is None else info
         config = config_of(info)
         family = families_of(config).get(str(record.get("family")))
         secret = info.get("secret")
@@ -115,9 +120,6 @@ def replay(path: Path, record: dict[str, Any], trajectory: dict[str, Any]) -> Re
         existing = frozenset(scenario.world.resources)  # what a call makes anew (a snapshot) is no scope breach
         if scenario.briefing != trajectory.get("briefing"):
             return Replay(Marks(note="the replayed world is not the recorded one: run 'blastradius verify' on the run"))
-        # Before any action the agent's world is what the scorer's counterfactual starts as: a
-        # clone of the same build with the same chaos scheduled (`BlastRadiusEnv.episode_score`).
-        no_op = scenario.world.clone()
         for step in steps:
             observation, *_ = env.step(step["action"])
             if observation != step.get("observation"):
@@ -135,10 +137,13 @@ def replay(path: Path, record: dict[str, Any], trajectory: dict[str, Any]) -> Re
             tags += [_POLICIES[kind] for kind in ("unapproved", "freeze") if kind in policies.get(call.index, ())]
             tags += ["OUT-OF-SCOPE"] if set(changed) - scenario.scope else []
             marked.append(StepMarks(tuple(tags), changed, tuple(sorted(touched - existing))))
-        no_op.advance(world.now - no_op.now)
-        health = tuple((point.time - no_op.start_time, point.resource, point.health) for point in no_op.ledger.health)
-        # The env keeps its chaos plan to itself; a viewer reads it rather than draw it again.
-        plan = env._chaos_plan
+        # The env keeps the scorer's no-op run and its chaos plan to itself (the last step scored
+        # the episode with them; `episode_score` makes them for one that did not end): a viewer
+        # reads them rather than build them again beside the env.
+        scored = score_as_it_stands(env) is not None  # an env that cannot score has no no-op run either
+        no_op, plan = env._counterfactual if scored else None, env._chaos_plan
+        health = None if no_op is None else tuple((point.time - no_op.start_time, point.resource, point.health)
+                                                  for point in no_op.ledger.health)
         return Replay(Marks(tuple(marked)), health, plan.faults if plan is not None else ())
     except Exception as exc:  # noqa: BLE001 - a viewer: whatever the replay raises is a note, not a crash
         return Replay(Marks(note=f"the replay raised {type(exc).__name__}: {exc}"))
