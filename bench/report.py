@@ -176,7 +176,7 @@ def build(runs: Sequence[LoadedRun], *, allow_mixed: bool = False, large: int = 
         "provenance": [(agent, run) for agent in agents for run in provenance.get(agent, ())],
         "plot": report_figures.success_vs_damage(points),
         "heatmap": report_figures.heatmap(list(families), agents, heat) if families else "",
-        "families": [(family, table_view(group, keys=_FAMILY_KEYS)) for family, group in families.items()],
+        "families": [(family, table_view(group, wide=True, keys=_FAMILY_KEYS)) for family, group in families.items()],
         "oracles": sorted(oracles), "episodes": episodes, "listed": [_listed(record) for record in listed], "large": large, "worst": worst,
         "total_episodes": len(table.episodes), "headline": [header for _, header in COLUMNS],
     }
