@@ -23,6 +23,8 @@ from blastradius.bench.runs import load_run
 from blastradius.bench.step_marks import replay, step_marks
 from blastradius.bench.storage import RunFolder, read_episodes
 
+from llm_server import FakeLLM, text, tool_call
+
 FAMILIES = ("freeze_prod_db", "wrong_replica_wipe")
 AGENTS = ("careful", "reckless", "liar", "noop")
 
@@ -170,6 +172,29 @@ def test_every_episode_has_its_timeline_with_the_destructive_steps_marked(run: P
             assert ("DESTRUCTIVE" in tags) == ("DESTRUCTIVE" in mark.tags), (record["key"], number)
             marked += "DESTRUCTIVE" in tags
     assert marked, "the reckless agent's drops are marked"
+
+
+def test_chaos_faults_are_shown_as_such(run: Path) -> None:
+    html = (run / "report.html").read_text(encoding="utf-8")
+    struck = 0
+    for record in read_episodes(run):
+        for fault in replay(run, record, RunFolder(run).trajectory(record["key"])).faults:
+            struck += 1
+            assert f"{fault.kind} on {', '.join(fault.targets)}: +{fault.start} to" in html
+    assert struck, "chaos 1 schedules faults in these worlds"
+    assert "Chaos faults (in both runs, never charged to the agent)" in html
+
+
+def test_an_llm_episode_shows_the_models_own_words(llm_server: FakeLLM, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    llm_server.push(text("First I will find out who I am."), tool_call("whoami"))  # then the server's report
+    assert main(["run", "--agent", "llm", "--agent-kwarg", f"base_url={llm_server.url}",
+                 "--agent-kwarg", "model=scripted-model", "--family", FAMILIES[0], "--seeds", "1",
+                 "--output-dir", str(tmp_path), "--quiet"]) == 0
+    html = (_folder(tmp_path) / "report.html").read_text(encoding="utf-8")
+    transcript = html[html.index("<summary>Transcript</summary>"):]
+    assert "assistant  First I will find out who I am." in transcript
+    assert "-&gt; whoami {}" in transcript
 
 
 def test_the_page_loads_nothing_from_outside(run: Path) -> None:
