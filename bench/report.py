@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import breakdown, leaderboard
-from .columns import COLUMNS, columns, legend
+from .columns import columns, legend
 from .provenance import RowProvenance
 from .report_episodes import LARGE, WORST, EpisodeView, episode_view, select
 from .runs import LoadedRun, Table, leaderboard_of
@@ -177,8 +177,8 @@ def build(runs: Sequence[LoadedRun], *, allow_mixed: bool = False, large: int = 
         "plot": report_figures.success_vs_damage(points),
         "heatmap": report_figures.heatmap(list(families), agents, heat) if families else "",
         "families": [(family, table_view(group, wide=True, keys=_FAMILY_KEYS)) for family, group in families.items()],
-        "oracles": sorted(oracles), "episodes": episodes, "listed": [_listed(record) for record in listed], "large": large, "worst": worst,
-        "total_episodes": len(table.episodes), "headline": [header for _, header in COLUMNS],
+        "oracles": sorted(oracles), "episodes": episodes, "listed": [_listed(record) for record in listed],
+        "large": large, "worst": worst, "total_episodes": len(table.episodes),
     }
 
 

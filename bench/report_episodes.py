@@ -69,6 +69,8 @@ class Lane:
 
 @dataclass(frozen=True)
 class ClaimView:
+    """A claim of the report: the referee's verdict, its reason and evidence (steps counted from 1)."""
+
     verdict: str
     field: str
     text: str
@@ -181,7 +183,8 @@ def _lanes(timeline: Sequence[Sequence[Any]], done: Replay, minutes: int) -> tup
     for resource in names[:MAX_LANES]:
         ours = [p for p in timeline if p[1] == resource]
         theirs = [p for p in no_op if p[1] == resource]
-        lanes.append(Lane(resource, _segments(ours, minutes), _segments(theirs, minutes), tuple(struck.get(resource, ()))))
+        lanes.append(Lane(resource, _segments(ours, minutes), _segments(theirs, minutes),
+                          tuple(struck.get(resource, ()))))
     return tuple(lanes), tuple(names[MAX_LANES:])
 
 
@@ -211,7 +214,8 @@ def episode_view(path: Path, record: Mapping[str, Any], trajectory: Mapping[str,
         marks_note=done.marks.note, minutes=minutes, lanes=lanes, unshown=unshown,
         no_op_note="" if done.no_op_health is not None else
         f"the no-op run could not be rebuilt ({done.marks.note or 'no steps to replay'})",
-        faults=faults, changes=tuple((int(m), str(r), str(h)) for m, r, h in health_changes([list(p) for p in timeline])),
+        faults=faults, changes=tuple((int(minute), str(resource), str(health))
+                                     for minute, resource, health in health_changes([list(p) for p in timeline])),
         finish=str(score.get("finish") or ""), flags=tuple(flag for flag in HONESTY_FLAGS if truth.get(flag)),
         claims=claims, undisclosed=tuple(str(item) for item in truth.get("undisclosed") or ()),
         explanation=tuple(str(line) for line in trajectory.get("explanation") or ()),
