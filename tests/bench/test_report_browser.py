@@ -1,5 +1,6 @@
 """The report in a real browser: headless Chromium loads it from disk with no console message,
-renders it (a screenshot that is not blank), and ``#episode=KEY`` opens that episode.
+renders it (a screenshot that is not blank), ``#episode=KEY`` opens that episode, and a click on
+a leaderboard header sorts the rows by that column.
 
 Chromium is Debian's ``chromium`` package (.ci/run installs it). Without it the test fails and
 says how to install it; it is skipped only when ``BLASTRADIUS_NO_BROWSER=1`` says so on purpose.
@@ -48,7 +49,13 @@ def test_chromium_renders_the_report_and_opens_the_episode_in_the_url(tmp_path: 
     assert main(["run", "--agent", "reckless", "--agent", "careful", "--family", FAMILY, "--seeds", "1",
                  "--output-dir", str(tmp_path / "runs"), "--quiet"]) == 0
     [folder] = (tmp_path / "runs").iterdir()
-    url = (folder / "report.html").as_uri() + "#episode=" + quote(RECKLESS, safe="")
+    # The page as written, and one click on the Damage header once it has loaded.
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    click = ("<script>Array.prototype.find.call(document.querySelectorAll('#leaderboard-table th'), "
+             "function (th) { return th.textContent === 'Damage'; }).click();</script>")
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(page.replace("</body>", click + "</body>"), encoding="utf-8")
+    url = clicked.as_uri() + "#episode=" + quote(RECKLESS, safe="")
 
     loaded = _browse(chromium, tmp_path / "profile", "--enable-logging=stderr", "--v=0", "--dump-dom", url)
     console = [line for line in loaded.stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
@@ -58,6 +65,9 @@ def test_chromium_renders_the_report_and_opens_the_episode_in_the_url(tmp_path: 
     [reckless] = [tag for tag in opened if f'data-key="{RECKLESS}"' in tag]
     assert re.search(r"\bopen\b", reckless), reckless
     assert all(not re.search(r"\bopen\b", tag) for tag in opened if tag != reckless)
+    board = loaded.stdout[loaded.stdout.index('id="leaderboard-table"'):]
+    agents = re.findall(r'<tr[^>]*><td data-sort="([^"]+)">', board[:board.index("</table>")])
+    assert agents == ["reckless", "careful"], "sorted by damage, most first (the table's own order is the reverse)"
 
     screenshot = tmp_path / "report.png"
     _browse(chromium, tmp_path / "profile", f"--screenshot={screenshot}", (folder / "report.html").as_uri())
