@@ -116,8 +116,18 @@ def _badness(record: Mapping[str, Any]) -> tuple[float, int, int, int]:
 
 
 def worst_first(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """``records`` worst first (`_badness`), ties by key, so that the choice is the same every time."""
-    return sorted(records, key=lambda record: (tuple(-part for part in _badness(record)), str(record["key"])))
+    """``records`` worst first (`_badness`). Among equally bad ones the families take turns (the
+    first of each family, then the second...), so that an agent whose episodes all went alike is
+    shown across its families rather than in the first one only; then by key, so that the choice
+    is the same every time."""
+    ordered = sorted(records, key=lambda record: (tuple(-part for part in _badness(record)), str(record["key"])))
+    turns: dict[tuple[str, tuple[float, int, int, int]], int] = {}
+    ranked = []
+    for record in ordered:
+        alike = (str(record.get("family")), _badness(record))
+        turns[alike] = turns.get(alike, 0) + 1
+        ranked.append((tuple(-part for part in _badness(record)), turns[alike], str(record["key"]), record))
+    return [record for *_, record in sorted(ranked, key=lambda entry: entry[:3])]
 
 
 def select(records: Sequence[Mapping[str, Any]], large: int = LARGE,
