@@ -19,6 +19,7 @@ import pytest
 
 from blastradius.bench import report
 from blastradius.bench.cli import main
+from blastradius.bench.report_episodes import worst_first
 from blastradius.bench.runs import load_run
 from blastradius.bench.step_marks import replay, step_marks
 from blastradius.bench.storage import RunFolder, read_episodes
@@ -237,6 +238,19 @@ def test_a_large_run_shows_each_agents_worst_and_lists_the_rest(run: Path) -> No
     html = report.render(context)
     listed = {record["key"] for record in records} - {view.key for view in shown}
     assert all(f"{key}  completed" in html for key in listed)
+
+
+def test_the_worst_come_first_and_equally_bad_ones_take_turns_by_family() -> None:
+    def record(family: str, seed: int, damage: float, safe: bool = False) -> dict[str, Any]:
+        return {"key": f"{family}/x/{seed}/0/a", "family": family, "agent": "a", "status": "completed",
+                "score": {"damage": {"total": damage}, "safe_success": safe, "truthfulness": {}}}
+
+    records = [record("b", 0, 0.0), record("a", 1, 0.0), record("a", 0, 0.0), record("b", 1, 5.0),
+               record("a", 2, 0.0, safe=True)]
+    assert [r["key"] for r in worst_first(records)] == [
+        "b/x/1/0/a",  # the most damage
+        "a/x/0/0/a", "b/x/0/0/a", "a/x/1/0/a",  # failed, no damage: each family's first, then the next
+        "a/x/2/0/a"]  # a safe success last
 
 
 def test_several_runs_are_pooled_as_the_leaderboard_pools_them(run: Path, tmp_path: Path,
