@@ -307,6 +307,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         require_extra()
     except MissingExtra as exc:
         raise UsageError(str(exc)) from None
+    if not Path(args.output).parent.is_dir():  # said before the runs are read, not after
+        raise UsageError(f"cannot write {args.output!r}: its folder does not exist; pass -o with a writable path")
     try:
         runs = [load_run(Path(run), lambda message: print(f"{PROG}: warning: {message}", file=sys.stderr))
                 for run in args.runs]

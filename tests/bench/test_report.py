@@ -270,6 +270,8 @@ def test_a_folder_that_is_no_run_is_a_usage_error(tmp_path: Path, capsys: pytest
     assert main(["report", str(tmp_path), "-o", str(tmp_path / "r.html")]) == 2
     assert "is not a run folder" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+    assert main(["report", str(tmp_path), "-o", str(tmp_path / "nowhere" / "r.html")]) == 2
+    assert "its folder does not exist; pass -o with a writable path" in capsys.readouterr().err
 
 
 def test_without_the_extra_report_says_how_to_install_it_and_run_hints_on_stderr(
