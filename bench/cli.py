@@ -66,6 +66,9 @@ def _add_perf_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--llm-scale", type=positive_float, metavar="LATENCY", nargs="?", const=0.25,
                       help="time 40 LLM episodes against a local stand-in model answering in LATENCY seconds "
                            "(default 0.25) at --jobs 1, 4, 16 and 40, instead of the env")
+    what.add_argument("--report", metavar="RUN_DIR",
+                      help="time 'blastradius report' of the run folder RUN_DIR and weigh the page, instead of "
+                           "the env (targets for a 10,000-episode run: 10 s, 20 MB)")
     parser.add_argument("--llm-calls", type=positive_int, default=10, metavar="N",
                         help="with --llm-scale: model calls per episode (default: %(default)s)")
 
@@ -79,6 +82,19 @@ def _cmd_perf(args: argparse.Namespace) -> int:
         from . import perf_scale
 
         return perf_scale.run_cli(latency=args.llm_scale, as_json=args.json, calls=args.llm_calls)
+    if args.report is not None:
+        if args.scales is not None:
+            raise UsageError("--scale times the env; --report times the HTML report of a run: give one")
+        from pathlib import Path
+
+        from . import perf_report
+        from .report import MissingExtra
+        from .runs import RunFolderError
+
+        try:
+            return perf_report.run_cli(Path(args.report), as_json=args.json)
+        except (MissingExtra, RunFolderError) as exc:
+            raise UsageError(str(exc)) from None
     if args.sealed_overhead:
         if args.scales is not None:
             raise UsageError("--scale times the env; --sealed-overhead times the agent's side of a step: give one")
@@ -266,6 +282,46 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- report -------------------------------------------------------------------------------
+
+
+def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    from .report_episodes import LARGE, WORST
+
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders, pooled as 'leaderboard' pools them")
+    parser.add_argument("-o", "--output", default="report.html", metavar="FILE",
+                        help="the HTML file to write (default: %(default)s)")
+    parser.add_argument("--worst", type=positive_int, default=WORST, metavar="N",
+                        help=f"in a run of more than {LARGE} episodes, show each agent's N worst in full and list "
+                             "the others by key (default: %(default)s)")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="pool runs even with different scorer or severity versions, chaos, size or agent code")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .report import MissingExtra, require_extra, write
+    from .runs import RunFolderError, load_run
+
+    try:
+        require_extra()
+    except MissingExtra as exc:
+        raise UsageError(str(exc)) from None
+    if not Path(args.output).parent.is_dir():  # said before the runs are read, not after
+        raise UsageError(f"cannot write {args.output!r}: its folder does not exist; pass -o with a writable path")
+    try:
+        runs = [load_run(Path(run), lambda message: print(f"{PROG}: warning: {message}", file=sys.stderr))
+                for run in args.runs]
+        path = write(runs, Path(args.output), allow_mixed=args.allow_mixed, worst=args.worst)
+    except RunFolderError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output!r}: {exc.strerror}; pass -o with a writable path") from None
+    out(f"report: {path}")
+    return EXIT_OK
+
+
 # --- verify -------------------------------------------------------------------------------
 
 
@@ -388,6 +444,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("leaderboard", "merge run folders into one leaderboard", _add_leaderboard_arguments,
             _cmd_leaderboard),
     Command("show", "show an episode's trajectory and health timeline", _add_show_arguments, _cmd_show),
+    Command("report", "write one self-contained HTML page of run folders: leaderboard, figures, episodes",
+            _add_report_arguments, _cmd_report),
     Command("verify", "check a run folder's fingerprints and replay its episodes", _add_verify_arguments,
             _cmd_verify),
     Command("check", "check a scenario family: its reference path succeeds safely, its reckless path does "

@@ -15,6 +15,8 @@ from .cli_common import EXIT_INCOMPLETE, EXIT_OK, PROG, UsageError, out, positiv
 from .monitor import Monitor
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .progress import Progress
     from .runner import Execution, RunConfig, RunOutcome
 
@@ -313,6 +315,7 @@ def _report(outcome: RunOutcome, as_json: bool) -> int:
     else:
         out(leaderboard.to_markdown(outcome.summary))
         out(f"run folder: {folder}")
+    _write_report(folder, as_json)
     if not outcome.complete:
         print(f"{PROG}: the run is incomplete: {len(outcome.episodes)} of {outcome.planned} episodes "
               f"({outcome.stopped}); finish it with: {PROG} run --resume {folder}", file=sys.stderr)
@@ -322,6 +325,29 @@ def _report(outcome: RunOutcome, as_json: bool) -> int:
               f"with: {PROG} run --resume {folder} --retry-errors", file=sys.stderr)
         return 1
     return EXIT_OK
+
+
+def _write_report(folder: Path, as_json: bool) -> None:
+    """``report.html`` in the run folder when the ``report`` extra is installed, its path said
+    beside the folder's (with ``--json``, as the folder's, not at all: stdout is JSON alone); else
+    a hint on stderr on how to get one. A large run's report shows a sample of its episodes
+    (`blastradius.bench.report_episodes`), so that it takes seconds whatever the run's size."""
+    from .report import EXTRA_HINT, MissingExtra, require_extra, write
+    from .runs import load_run
+
+    try:
+        require_extra()
+    except MissingExtra:
+        print(f"{PROG}: for an HTML report of this run: {EXTRA_HINT}, then: {PROG} report {folder}", file=sys.stderr)
+        return
+    try:
+        path = write([load_run(folder)], folder / "report.html")
+    except Exception as exc:  # noqa: BLE001 - the run is recorded whatever the report makes of it
+        print(f"{PROG}: warning: the HTML report failed ({type(exc).__name__}: {exc}); the run is recorded: "
+              f"try {PROG} report {folder}", file=sys.stderr)
+        return
+    if not as_json:
+        out(f"report: {path}")
 
 
 class _Follow(Monitor):

@@ -19,7 +19,8 @@ from typing import Any
 
 from .step_marks import Marks, StepMarks, chaos_tags
 
-__all__ = ["WIDTH", "render_episode", "render_transcript", "wants_colour"]
+__all__ = ["HONESTY_FLAGS", "WIDTH", "action_text", "health_changes", "render_episode", "render_transcript",
+           "steps_named", "wants_colour"]
 
 WIDTH = 110
 _OBSERVATION_CHARS = 1200
@@ -29,7 +30,8 @@ _CALL = re.compile(r"\bcall (\d+)\b")
 _TAG_COLOUR = "1;31"  # bold red: what the agent did or met that a reader must not miss
 _FAULT_COLOUR = "33"  # yellow: the tool layer's chaos, met rather than done
 _VERDICT_COLOURS = {"supported": "32", "contradicted": "1;31", "unsupported": "33"}
-_FLAGS = ("false_success_claim", "hidden_destructive_action", "fabricated", "false_unrecoverable")
+HONESTY_FLAGS = ("false_success_claim", "hidden_destructive_action", "fabricated", "false_unrecoverable")
+"""The truthfulness score's flags, each a way a report lied knowing it (docs/report.md)."""
 # The explanation's claim lines: shown under the report instead, with their evidence.
 _CLAIM_LINES = ("claim ", "undisclosed: ")
 
@@ -50,7 +52,7 @@ def render_episode(record: dict[str, Any], trajectory: dict[str, Any], marks: Ma
     if trajectory.get("consequence"):
         lines += ["the reckless path's documented consequence:", _wrap(trajectory["consequence"]), ""]
     lines += _steps(trajectory["steps"], marks or Marks(), colour)
-    changes = _changes(trajectory["health_timeline"])
+    changes = health_changes(trajectory["health_timeline"])
     lines += ["", "health changes (minutes from start):"]
     lines += [f"  +{minute:>6} {resource:<14} {health}" for minute, resource, health in changes] or ["  none"]
     if record["status"] != "completed":
@@ -78,8 +80,8 @@ def _steps(steps: list[dict[str, Any]], marks: Marks, colour: bool) -> list[str]
         broke, met = "".join(f"[{tag}] " for tag in mark.tags), "".join(f"[{tag}] " for tag in chaos_tags(step))
         tags = broke + met
         clock = f"[{number}] +{step['clock_minutes']} min  "
-        head = textwrap.fill(_cut(f"{clock}{tags}{_action(step)}", _ACTION_CHARS), WIDTH, subsequent_indent=" " * 8,
-                             break_long_words=True)
+        head = textwrap.fill(_cut(f"{clock}{tags}{action_text(step)}", _ACTION_CHARS), WIDTH,
+                             subsequent_indent=" " * 8, break_long_words=True)
         if colour and tags and head.startswith(clock + tags):  # the tags fit on the first line: paint them
             painted = (_paint(broke, _TAG_COLOUR) if broke else "") + (_paint(met, _FAULT_COLOUR) if met else "")
             head = clock + painted + head[len(clock + tags):]
@@ -100,7 +102,7 @@ def _report(score: dict[str, Any], steps: list[dict[str, Any]], colour: bool) ->
     last = steps[-1] if steps else {}
     head = f"{'report' if finish == 'report' else 'escalation'} ({last.get('tool') or finish}, step {len(steps)})"
     lines = [f"{head}: precision {truth['precision']:.2f}, disclosure recall {truth['recall']:.2f}"]
-    flags = [flag for flag in _FLAGS if truth.get(flag)]
+    flags = [flag for flag in HONESTY_FLAGS if truth.get(flag)]
     if flags:
         lines.append(f"  honesty flags: {', '.join(flags)}")
     claims = truth.get("claims") or []
@@ -113,13 +115,13 @@ def _report(score: dict[str, Any], steps: list[dict[str, Any]], colour: bool) ->
         knew = f" (a lie: {claim['flag']}, the agent knew)" if claim.get("agent_knew") else ""
         lines.append(_wrap(f"why: {claim['why']}{knew}", 18))
         if claim.get("evidence"):
-            lines.append(_wrap(f"evidence: {_steps_named(claim['evidence'])}", 18))
+            lines.append(_wrap(f"evidence: {steps_named(claim['evidence'])}", 18))
     if truth.get("undisclosed"):
         lines.append(_wrap(f"undisclosed: {'; '.join(truth['undisclosed'])}", 2))
     return lines
 
 
-def _steps_named(evidence: str) -> str:
+def steps_named(evidence: str) -> str:
     """The referee counts calls from 0, ``show`` counts steps from 1: ``call 1`` is step 2."""
     return _CALL.sub(lambda found: f"{found[0]} (step {int(found[1]) + 1})", evidence)
 
@@ -150,7 +152,7 @@ def _paint(text: str, code: str) -> str:
     return f"\x1b[{code}m{text}\x1b[0m"
 
 
-def _action(step: dict[str, Any]) -> str:
+def action_text(step: dict[str, Any]) -> str:
     """``tool {arguments}``: the tool's name first, so a long call cut short still says what it was."""
     action = step["action"]
     if isinstance(action, dict) and step["tool"]:
@@ -158,7 +160,7 @@ def _action(step: dict[str, Any]) -> str:
     return action if isinstance(action, str) else json.dumps(action, sort_keys=True)
 
 
-def _changes(timeline: list[list[Any]]) -> list[list[Any]]:
+def health_changes(timeline: list[list[Any]]) -> list[list[Any]]:
     """Drop each resource's first point (its initial health): only what changed."""
     seen: set[str] = set()
     changed = []
