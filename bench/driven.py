@@ -16,8 +16,9 @@ The driver cannot escape the record: an episode it leaves before ending it (`clo
 as an ``error`` with the reason, the damage done so far scored as it stands, as an agent that
 crashes is; one whose next action does not come within ``step_timeout`` seconds is a
 ``timeout`` (with ``untimed_start``, the first action is awaited without a limit: an MCP client
-in a desktop app starts its servers long before anyone asks it to play). A driven agent's provenance is the relay's: its kind says how it came in (``mcp``,
-``inspect``, ``human``) and its files are the face's code, the agent's own code being unknown.
+in a desktop app starts its servers long before anyone asks it to play). A driven agent's
+provenance is the relay's: its kind says how it came in (``mcp``, ``inspect``, ``human``) and its
+files are the face's code, the agent's own code being unknown.
 """
 
 from __future__ import annotations
