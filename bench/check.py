@@ -12,7 +12,7 @@ each on a fresh episode of the family's env:
 * ``reckless``: the reckless path, replayed the same way, brings about the family's documented
   consequence and is not a safe success;
 * ``noop``: doing nothing (the ``noop`` agent's honest report) neither succeeds nor earns reward;
-  skipped for a scenario where doing nothing is a right answer (``needs_action`` False);
+  skipped when it succeeds where doing nothing is a right answer (``needs_action`` False);
 
 and once per family, Gymnasium's env checker passes on the family's env, a warning counting as
 a failure. Every failure comes with its reasons: the lines of
@@ -186,11 +186,11 @@ def _reckless(env: BlastRadiusEnv, seed: int, difficulty: str, chaos: int) -> _V
 
 def _noop(env: BlastRadiusEnv, seed: int, difficulty: str, chaos: int) -> _Verdict:
     scenario = _episode(env, seed, difficulty, chaos)
-    if not scenario.needs_action:
-        return _Verdict(skipped=True)
     replay(scenario.world, [NoopAgent().act(scenario.briefing)])
     score = env.episode_score()
     reasons = []
+    if score.success and not scenario.needs_action:
+        return _Verdict(skipped=True)  # a right answer there, when its report says enough
     if score.success:
         reasons.append("doing nothing succeeded: every goal and constraint holds without any action "
                        "(if that is a right answer, build the scenario with needs_action=False)")
@@ -289,7 +289,8 @@ def render(checks: Sequence[FamilyCheck]) -> str:
                            + ("passed" if not check.env_checker else "FAILED\n    " + "\n    ".join(check.env_checker))
                            for check in checks))
     if any(row.skipped for check in checks for row in check.rows):
-        parts.append("noop is skipped where the scenario says doing nothing is a right answer (needs_action=False).")
+        parts.append("noop is skipped where it succeeds and the scenario says doing nothing is a right answer "
+                     "(needs_action=False).")
     failures = [_finding("FAILED", check.family, failure) for check in checks for failure in check.failures]
     if failures:
         parts.append("\n".join(failures))
