@@ -26,7 +26,7 @@ from blastradius.envs.tools import needs_resend
 
 ID_OF_FAMILY = {family: env_id for env_id, family in blastradius.envs.ENV_IDS.items()}
 CASES = [(family, difficulty.name) for family in sorted(FAMILIES) for difficulty in FAMILIES[family].difficulties]
-RESET_KEYS = {"briefing", "tools", "family", "difficulty"}
+RESET_KEYS = {"briefing", "tools", "family", "difficulty", "max_steps"}
 STEP_KEYS = {"tool", "action_error", "clock_minutes"}
 # Words of the referee's side. They may appear only in the score, which arrives with the last step.
 FORBIDDEN = ("hidden", "ledger", "violation", "score", "consequence", "reckless", "reference", "fabricated")
