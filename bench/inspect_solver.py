@@ -89,9 +89,8 @@ def play_episode(sealed: bool = False, size: int | None = None, chaos: int | Non
         try:
             opening = await anyio.to_thread.run_sync(episode.start)
         except EpisodeOver:  # the env could not build the episode: its record says why
-            _keep_folder(state, episode)
-            return state
-        _keep_folder(state, episode)
+            return _kept(state, episode)
+        _kept(state, episode)
         briefing = opening.briefing.text
         if not briefing.startswith(opening.observation):  # the env's first observation is the briefing
             briefing = f"{briefing}\n\n{opening.observation}"
@@ -119,7 +118,7 @@ async def _converse(state: TaskState, generate: Generate, episode: DrivenEpisode
     while not episode.done:
         if calls >= max_steps:  # only calls that never reached the env (an approver refused them) get here
             return f"the model made its {max_steps} tool calls, the step budget, and the episode has not ended"
-        state = await generate(state, tool_calls="none")
+        await generate(state, tool_calls="none")  # appends the reply to the state's messages
         if state.completed:
             return "Inspect ended the sample (a limit was reached) before the episode ended"
         message = state.output.message
@@ -166,6 +165,9 @@ def _runs_folder(output_dir: str | None) -> Path:
     return Path.cwd() / RUNS_FOLDER_NAME
 
 
-def _keep_folder(state: TaskState, episode: DrivenEpisode) -> None:
-    assert episode.folder is not None  # made by start, before anything can fail
+def _kept(state: TaskState, episode: DrivenEpisode) -> TaskState:
+    """``state``, holding the episode's run folder (made by `DrivenEpisode.start` first of all)
+    for the scorer."""
+    assert episode.folder is not None
     state.store.set(RUN_FOLDER, str(episode.folder.path))
+    return state

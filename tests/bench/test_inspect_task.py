@@ -42,8 +42,10 @@ from inspect_ai.scorer import Score
 from inspect_ai.tool import ToolCall, ToolParams
 
 from blastradius.agents.llm import NUDGE, ONE_CALL_PER_STEP
+from blastradius.bench import driven
 from blastradius.bench.cli import main
 from blastradius.bench.inspect_task import episodes, suite
+from blastradius.bench.runner import fresh_folder
 from blastradius.bench.storage import read_episodes
 
 FAMILY = "freeze_prod_db"
@@ -206,21 +208,46 @@ def test_a_sample_inspect_stops_is_recorded_as_an_error(tmp_path: Path) -> None:
     assert log.samples is not None
     [sample] = log.samples
     record = _sample_record(sample)
-    assert record["status"] == "error" and "Inspect" in record["error"]
+    assert record["status"] == "error" and "Inspect stopped the sample" in record["error"]
+    assert "Message limit exceeded" in record["error"] and sample.limit is not None
     assert 0 < record["steps"] < 10
     _check_score_is_the_record(sample, record)
 
 
 def test_epochs_are_trials_that_pool(tmp_path: Path) -> None:
-    """Samples run at once; each epoch's episode is a trial of its own, in a folder of its own,
-    and the folders pool on one leaderboard."""
-    log = _eval(tmp_path, None, epochs=2, task_args={"seeds": "5-6"})
-    assert log.samples is not None and len(log.samples) == 4
+    """The two epochs of a sample run at once; each is a trial of its own, in a folder of its own
+    (same config, same second: the second takes the next name), and the folders pool on one
+    leaderboard, sealed as they were played."""
+    log = _eval(tmp_path, None, epochs=2, task_args={"seeds": [5], "sealed": True})
+    assert log.samples is not None and len(log.samples) == 2
     records = [_sample_record(sample) for sample in log.samples]
-    assert sorted((r["seed"], r["trial"]) for r in records) == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    folders = sorted({str(p) for p in (tmp_path / "runs").iterdir()})
-    assert len(folders) == 4
+    assert sorted((r["seed"], r["trial"]) for r in records) == [(5, 0), (5, 1)]
+    folders = sorted(str(p) for p in (tmp_path / "runs").iterdir())
+    assert folders == sorted(str(_folder(sample)) for sample in log.samples)
+    for folder in folders:
+        run = json.loads((Path(folder) / "run.json").read_text())
+        assert run["config"]["sealed"] and run["secret"]
     assert main(["leaderboard", *folders]) == 0
+
+
+def test_a_run_folder_name_taken_meanwhile_is_not_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twin episodes (one sample's epochs) can pick the same free name at once: the one that
+    loses the race takes the next name rather than failing."""
+    picked: list[Path] = []
+
+    def racing(output_dir: Path, config: Any) -> Path:
+        path = fresh_folder(output_dir, config)
+        if not picked:
+            (path / "trajectories").mkdir(parents=True)  # the twin made it between the look and the mkdir
+        picked.append(path)
+        return path
+
+    monkeypatch.setattr(driven, "fresh_folder", racing)
+    episode = driven.DrivenEpisode(FAMILY, 0, tmp_path, "inspect:twin", "inspect", Path(driven.__file__), trial=1)
+    episode.start()
+    episode.close("done")
+    assert len(picked) == 2 and episode.folder is not None and episode.folder.path == picked[1] != picked[0]
+    assert episode.record["trial"] == 1 and episode.record["key"].endswith("/0/1/inspect:twin")
 
 
 def test_the_model_sees_the_env_schemas_unchanged() -> None:
