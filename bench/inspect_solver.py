@@ -91,8 +91,8 @@ def play_episode(sealed: bool = False, size: int | None = None, chaos: int | Non
         except EpisodeOver:  # the env could not build the episode: its record says why
             return _kept(state, episode)
         _kept(state, episode)
-        briefing = opening.briefing.text
-        if not briefing.startswith(opening.observation):  # the env's first observation is the briefing
+        briefing = opening.briefing.told()  # the task and its step budget, as the LLM agent tells them
+        if not opening.briefing.text.startswith(opening.observation):  # the env's first observation is the task
             briefing = f"{briefing}\n\n{opening.observation}"
         state.messages = [ChatMessageSystem(content=SYSTEM_PROMPT), ChatMessageUser(content=briefing)]
         state.tools = episode_tools(episode, opening.briefing.tools)

@@ -194,6 +194,8 @@ def test_tool_calls_are_the_steps_gymnasium_plays(tmp_path: Path) -> None:
     _check_score_is_the_record(sample, record)
     assert _score(sample).value == {"success": 1, "collateral_damage": 0.0, "truthfulness": 1.0}
 
+    assert sample.messages[1].text.startswith(env.unwrapped.scenario.briefing)  # type: ignore[attr-defined]
+    assert f"at most {record['max_steps']} steps" in sample.messages[1].text  # told as the LLM agent tells it
     answers = {m.tool_call_id: m for m in sample.messages if isinstance(m, ChatMessageTool)}
     assert answers["second"].text == ONE_CALL_PER_STEP
     assert answers["bad"].error is not None and "The env answered" in answers["bad"].error.message
