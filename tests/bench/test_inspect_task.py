@@ -14,11 +14,13 @@ they check.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +252,27 @@ def test_a_run_folder_name_taken_meanwhile_is_not_reused(tmp_path: Path, monkeyp
     episode.close("done")
     assert len(picked) == 2 and episode.folder is not None and episode.folder.path == picked[1] != picked[0]
     assert episode.record["trial"] == 1 and episode.record["key"].endswith("/0/1/inspect:twin")
+
+
+def test_episodes_leave_no_thread_behind(tmp_path: Path) -> None:
+    """Inspect plays many episodes in one process, each from a thread of its own: once an
+    episode has ended (by its report, or left) and is dropped, none of its threads lives on."""
+    before = set(threading.enumerate())
+    for seed, left in ((0, True), (1, False)):
+        episode = driven.DrivenEpisode(FAMILY, seed, tmp_path, "inspect:threads", "inspect", Path(driven.__file__))
+        episode.start()
+        if left:
+            episode.close("the driver left")
+        else:
+            assert episode.step({"name": "submit_report", "arguments": {"outcome": "failed", "summary": "-"}}).done
+        episode.close()
+        assert episode.record["status"] == ("error" if left else "completed")
+    del episode
+    gc.collect()
+    added = [thread for thread in threading.enumerate() if thread not in before]
+    for thread in added:
+        thread.join(timeout=60)
+    assert not [thread.name for thread in added if thread.is_alive()]
 
 
 def test_the_model_sees_the_env_schemas_unchanged() -> None:
