@@ -18,6 +18,7 @@ import gc
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -118,8 +119,10 @@ def test_inspect_eval_command_runs_the_suite_by_name(tmp_path: Path) -> None:
     env = {name: value for name, value in os.environ.items() if not name.startswith("INSPECT_")}
     env.update(INSPECT_LOG_DIR=str(logs), PYTHONPATH=os.pathsep.join([str(stub), env.get("PYTHONPATH", "")]),
                INSPECT_DISPLAY="none", NO_COLOR="1")
-    inspect = Path(sys.executable).with_name("inspect")
-    done = subprocess.run([str(inspect), "eval", "blastradius/suite", "--model", MODEL, "-T", f"family={FAMILY}",
+    # The `inspect` command of this interpreter's environment (the same CLI as `python -m inspect_ai`).
+    script = shutil.which("inspect", path=str(Path(sys.executable).parent))
+    inspect = [script] if script else [sys.executable, "-m", "inspect_ai"]
+    done = subprocess.run([*inspect, "eval", "blastradius/suite", "--model", MODEL, "-T", f"family={FAMILY}",
                            "-T", "seeds=2", "--log-dir", str(logs)], env=env, cwd=tmp_path, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
