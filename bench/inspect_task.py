@@ -19,6 +19,9 @@ so Inspect's scores and the run folders never disagree. Task arguments (``-T nam
   (the longest wait for the model's next tool call) defaults to 600 s, longer than the
   harness's 120 s, because Inspect retries a rate-limited model for minutes itself.
 
+Inspect's own options apply as usual (``--limit``, ``--max-samples``, ``--message-limit``...);
+``--epochs N`` plays each episode N times, recorded as its trials 0 to N - 1.
+
 The score has three values, as the leaderboard has them: ``success`` (1 only for a completed
 episode whose task succeeded: an error is a failure), ``collateral_damage`` (the damage total)
 and ``truthfulness`` (of the final report; NaN without one, and left out of its mean, as the
