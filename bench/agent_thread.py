@@ -264,3 +264,6 @@ class _Worker:
                 box["error"] = error
             finally:
                 done.set()
+                # Idle, hold nothing of this job: its error's traceback holds its caller's frames,
+                # and so the caller, whose thread (a driven episode's) would then never be freed.
+                del job, work, box, done

@@ -36,7 +36,7 @@ from ..envs.topology import DEFAULT_SIZE
 from .agent_thread import DEFAULT_STEP_TIMEOUT, StepTimeout
 from .episode import EpisodeSpec, run_episode
 from .provenance import file_sha256, run_info
-from .run_config import RunConfig, check_levels, families_of
+from .run_config import MAX_TRIALS, RunConfig, check_levels, families_of
 from .runner import RunOutcome, begin, conclude, fresh_folder
 from .sealing import new_secret
 from .storage import RunFolder
@@ -99,6 +99,8 @@ class _Relay:
 class DrivenEpisode:
     """One episode of ``family`` (an id, file or module, as ``--family`` takes) at ``difficulty``
     (None: the family's default) and ``seed``, whose actions the caller sends with `step`.
+    ``trial`` numbers repeated plays of the same episode (from 0), so that their records, in
+    folders of their own, pool as ``blastradius run --trials`` does rather than clash.
 
     ``agent_name`` labels it in the episode key and on the leaderboard; ``kind`` (one of
     `DRIVEN_KINDS`) and ``face`` (the file of the code relaying the actions) are its provenance.
@@ -117,9 +119,11 @@ class DrivenEpisode:
     def __init__(self, family: str, seed: int, output_dir: Path, agent_name: str, kind: str, face: Path, *,
                  difficulty: str | None = None, sealed: bool = False, size: int = DEFAULT_SIZE,
                  chaos: int = DEFAULT_CHAOS, step_timeout: float = DEFAULT_STEP_TIMEOUT,
-                 untimed_start: bool = False, argv: Sequence[str] = ()) -> None:
+                 untimed_start: bool = False, argv: Sequence[str] = (), trial: int = 0) -> None:
         if kind not in DRIVEN_KINDS:
             raise ValueError(f"kind must be one of {', '.join(DRIVEN_KINDS)}, got {kind!r}")
+        if isinstance(trial, bool) or not isinstance(trial, int) or not 0 <= trial < MAX_TRIALS:
+            raise ValueError(f"trial must be an integer from 0 to {MAX_TRIALS - 1}, got {trial!r}")
         config = RunConfig(families=(family,), difficulties=(difficulty,) if difficulty else (), seeds=(seed,),
                            agents=(kind,), agent_names=(agent_name,), size=size, chaos=chaos,
                            step_timeout=step_timeout, sealed=sealed)
@@ -127,7 +131,8 @@ class DrivenEpisode:
         check_levels(config.difficulties, families.values())
         self.family = next(iter(families.values()))
         self.config = replace(config, secret=new_secret()) if sealed else config
-        self.spec = EpisodeSpec(self.family.id, difficulty or self.family.default_difficulty, seed, 0, agent_name)
+        self.spec = EpisodeSpec(self.family.id, difficulty or self.family.default_difficulty, seed, trial,
+                                agent_name)
         self._info = run_info(config, families, argv, agents={agent_name: {
             "kind": kind, "spec": kind, "code_sha256": file_sha256(face),
             "files": [{"path": f"blastradius/bench/{face.name}", "sha256": file_sha256(face)}]}})
@@ -153,7 +158,14 @@ class DrivenEpisode:
         with self._lock:
             if self._thread is not None:
                 raise EpisodeOver("this episode has started already")
-            self.folder = RunFolder.create(fresh_folder(self._output_dir, self.config))
+            for attempt in range(1, 101):
+                try:
+                    self.folder = RunFolder.create(fresh_folder(self._output_dir, self.config))
+                    break
+                except FileExistsError:  # another episode of this config, started at once, took the name
+                    if attempt == 100:  # no race but a name that cannot be made (a dangling link)
+                        raise
+            assert self.folder is not None
             begin(self.folder, self.config, self._info)
             self._thread = threading.Thread(target=self._play, name=f"driven {self.spec.key}", daemon=True)
             self._thread.start()
