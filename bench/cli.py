@@ -189,7 +189,8 @@ def _consequences(family: Family) -> dict[str, str]:
 
 
 def _add_leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders to merge into one table")
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                        help="run folders to merge into one table, or folders that hold run folders")
     parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown",
                         help="json is summary.json's format, without provenance (default: %(default)s)")
     parser.add_argument("--by", choices=("family", "difficulty"),
@@ -202,16 +203,15 @@ def _add_leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from . import breakdown, leaderboard
-    from .runs import RunFolderError, leaderboard_of, load_run
+    from .runs import RunFolderError, leaderboard_of, load_run, run_folders
 
     def warn(message: str) -> None:
         print(f"{PROG}: warning: {message}", file=sys.stderr)
 
     try:
-        table = leaderboard_of([load_run(Path(run), warn) for run in args.runs], args.allow_mixed)
+        table = leaderboard_of([load_run(run, warn) for run in run_folders(args.runs)], args.allow_mixed)
     except RunFolderError as exc:
         raise UsageError(str(exc)) from None
     if args.format != "markdown":  # the table's own notices are in the markdown; keep CSV and JSON pure
@@ -288,7 +288,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
     from .report_episodes import LARGE, WORST
 
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders, pooled as 'leaderboard' pools them")
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                        help="run folders (or folders that hold them), pooled as 'leaderboard' pools them")
     parser.add_argument("-o", "--output", default="report.html", metavar="FILE",
                         help="the HTML file to write (default: %(default)s)")
     parser.add_argument("--worst", type=positive_int, default=WORST, metavar="N",
@@ -302,7 +303,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .report import MissingExtra, require_extra, write
-    from .runs import RunFolderError, load_run
+    from .runs import RunFolderError, load_run, run_folders
 
     try:
         require_extra()
@@ -311,8 +312,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if not Path(args.output).parent.is_dir():  # said before the runs are read, not after
         raise UsageError(f"cannot write {args.output!r}: its folder does not exist; pass -o with a writable path")
     try:
-        runs = [load_run(Path(run), lambda message: print(f"{PROG}: warning: {message}", file=sys.stderr))
-                for run in args.runs]
+        runs = [load_run(run, lambda message: print(f"{PROG}: warning: {message}", file=sys.stderr))
+                for run in run_folders(args.runs)]
         path = write(runs, Path(args.output), allow_mixed=args.allow_mixed, worst=args.worst)
     except RunFolderError as exc:
         raise UsageError(str(exc)) from None

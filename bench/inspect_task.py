@@ -14,7 +14,7 @@ so Inspect's scores and the run folders never disagree. Task arguments (``-T nam
 * ``sealed``: build each world from a fresh secret (``--sealed``); default false.
 * ``output_dir``: where the run folders go; default ``blastradius-runs`` beside Inspect's log
   (in the working directory when the log is not a local file). `blastradius leaderboard` pools
-  them: ``blastradius leaderboard logs/blastradius-runs/*``.
+  them: ``blastradius leaderboard logs/blastradius-runs`` (a folder of run folders).
 * ``size``, ``chaos``, ``step_timeout``: as ``blastradius run`` takes them. The step timeout
   (the longest wait for the model's next tool call) defaults to 600 s, longer than the
   harness's 120 s, because Inspect retries a rate-limited model for minutes itself.

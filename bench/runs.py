@@ -22,7 +22,8 @@ from .provenance import RowProvenance, row_provenance
 from .run_config import RunConfig, episodes_of
 from .storage import read_episodes
 
-__all__ = ["LoadedRun", "RunFolderError", "Table", "config_of", "leaderboard_of", "load_run", "read_run_json"]
+__all__ = ["LoadedRun", "RunFolderError", "Table", "config_of", "leaderboard_of", "load_run", "read_run_json",
+           "run_folders"]
 
 
 class RunFolderError(ValueError):
@@ -105,6 +106,18 @@ def read_run_json(path: Path) -> dict[str, Any]:
     if not isinstance(info, dict):
         raise RunFolderError(f"{path / 'run.json'} is not a JSON object")
     return info
+
+
+def run_folders(paths: Sequence[str | Path]) -> list[Path]:
+    """The run folders ``paths`` name: each run folder itself, and for a folder that holds run
+    folders (``results/mcp``, where each served episode made one), those it holds, in name
+    order. Anything else is kept as given, for `load_run` to say what is wrong with it."""
+    found: list[Path] = []
+    for given in map(Path, paths):
+        held = [] if (given / "run.json").is_file() or not given.is_dir() else sorted(
+            child for child in given.iterdir() if (child / "run.json").is_file())
+        found += held or [given]
+    return found
 
 
 def load_run(path: Path, on_torn: Callable[[str], None] | None = None) -> LoadedRun:

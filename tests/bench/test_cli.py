@@ -238,6 +238,20 @@ def test_leaderboard_of_one_run_matches_its_summary(runs: tuple[Path, Path], cap
     assert json.loads(capsys.readouterr().out) == json.loads((first / "summary.json").read_text())
 
 
+def test_leaderboard_takes_a_folder_that_holds_runs(runs: tuple[Path, Path], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder of run folders (each `blastradius mcp` or `play` episode makes one) is pooled as
+    if each were named."""
+    held = tmp_path / "runs"
+    held.mkdir()
+    for run in runs:
+        (held / run.name).symlink_to(run, target_is_directory=True)
+    assert main(["leaderboard", *map(str, runs), "--format", "json"]) == 0
+    named = capsys.readouterr().out
+    assert main(["leaderboard", str(held), "--format", "json"]) == 0
+    assert capsys.readouterr().out == named
+
+
 def test_leaderboard_refuses_the_same_run_twice(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     first, _ = runs
     err = _usage_error(["leaderboard", str(first), str(first)], capsys)
