@@ -137,14 +137,13 @@ def replay(path: Path, record: dict[str, Any], trajectory: dict[str, Any],
             tags += [_POLICIES[kind] for kind in ("unapproved", "freeze") if kind in policies.get(call.index, ())]
             tags += ["OUT-OF-SCOPE"] if set(changed) - scenario.scope else []
             marked.append(StepMarks(tuple(tags), changed, tuple(sorted(touched - existing))))
-        # The env keeps the scorer's no-op run and its chaos plan to itself (the last step scored
-        # the episode with them; `episode_score` makes them for one that did not end): a viewer
-        # reads them rather than build them again beside the env.
+        # The scorer's own no-op run (the last step scored the episode with it; `episode_score`
+        # makes it for one that did not end): read, rather than built again beside the env.
         scored = score_as_it_stands(env) is not None  # an env that cannot score has no no-op run either
-        no_op, plan = env._counterfactual if scored else None, env._chaos_plan
+        no_op = env.counterfactual if scored else None
         health = None if no_op is None else tuple((point.time - no_op.start_time, point.resource, point.health)
                                                   for point in no_op.ledger.health)
-        return Replay(Marks(tuple(marked)), health, plan.faults if plan is not None else ())
+        return Replay(Marks(tuple(marked)), health, env.chaos_faults)
     except Exception as exc:  # noqa: BLE001 - a viewer: whatever the replay raises is a note, not a crash
         return Replay(Marks(note=f"the replay raised {type(exc).__name__}: {exc}"))
     finally:

@@ -83,7 +83,7 @@ from gymnasium import spaces
 from gymnasium.envs.registration import EnvSpec
 
 from . import builds
-from .chaos import CHAOS_LEVELS, DEFAULT_CHAOS, ChaosPlan, plan_chaos
+from .chaos import CHAOS_LEVELS, DEFAULT_CHAOS, ChaosPlan, Fault, plan_chaos
 from .scenarios import Family, Scenario
 from .scenarios.base import DEFAULT_STEP_BUDGET
 from .scenarios.loader import resolve_family, spec_of
@@ -249,6 +249,18 @@ class BlastRadiusEnv(gym.Env[str, Any]):
         score = score_episode(self.scenario, counterfactual)
         self._scored = (state, score)
         return score
+
+    @property
+    def counterfactual(self) -> World | None:
+        """The no-op run of this episode's world that the last `episode_score` measured damage
+        against, advanced to the same minute (None before the episode was scored): ground
+        truth, for a viewer of a recorded episode, never for an agent."""
+        return self._counterfactual
+
+    @property
+    def chaos_faults(self) -> tuple[Fault, ...]:
+        """The infrastructure faults chaos planned for this episode (none before reset)."""
+        return self._chaos_plan.faults if self._chaos_plan is not None else ()
 
     def _info(self, tool: str, error: str) -> dict[str, Any]:
         world = self.scenario.world if self.scenario else None
