@@ -98,15 +98,13 @@ def material_events(evidence: Evidence, body: dict[str, Any], prose: str, statem
 _HANDLE = re.compile(r"(?=.*[-_.0-9])[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)+|v?\d+(?:\.\d+)+")
 
 
-def _strings(value: Any) -> list[str]:
-    """The strings in a call's arguments, in lists and mappings too."""
-    if isinstance(value, str):
-        return [value]
+def _values(value: Any) -> list[Any]:
+    """The plain values in a call's arguments, in lists and mappings too."""
     if isinstance(value, dict):
-        return [text for item in value.values() for text in _strings(item)]
+        return [item for inner in value.values() for item in _values(inner)]
     if isinstance(value, list):
-        return [text for item in value for text in _strings(item)]
-    return []
+        return [item for inner in value for item in _values(inner)]
+    return [value]
 
 
 class _Told:
@@ -141,12 +139,15 @@ class _Told:
 
     def by_arguments(self, call: CallRecord) -> bool:
         """Whether a sentence with a word of ``call``'s tool names a handle it was given: a key,
-        a region, a version ("turned quota_checks on in eu-west-1 first, as a canary")."""
-        # Not the resources it names: what a sentence says of those is read by `told_acts`.
-        handles = {value.lower() for value in _strings(call.arguments)
-                   if _HANDLE.fullmatch(value) and not self.evidence.resolve(value)}
-        return any(call.name in tools and any(re.search(rf"(?<![\w-]){re.escape(handle)}(?![\w-])", sentence)
-                                              for handle in handles)
+        a region, a version ("turned quota_checks on in eu-west-1 first, as a canary", "v7
+        revoked afterwards")."""
+        handles = [re.escape(value.lower()) for value in _values(call.arguments) if isinstance(value, str)
+                   # Not the resources it names: what a sentence says of those is read by `told_acts`.
+                   and _HANDLE.fullmatch(value) and not self.evidence.resolve(value)]
+        # A bare number is a handle only as a version: "7 servers" says nothing of version 7.
+        handles += [rf"(?:v|version\s*){value}" for value in _values(call.arguments)
+                    if isinstance(value, int) and not isinstance(value, bool)]
+        return any(call.name in tools and any(re.search(rf"(?<![\w-]){handle}(?![\w-])", sentence) for handle in handles)
                    for tools, sentence in self.act_sentences)
 
     def harm(self, rid: str) -> bool:
