@@ -154,4 +154,5 @@ class _Told:
         return rid in self.named or rid in self.harmed
 
     def loss(self, rid: str) -> bool:
-        return self.data_lost or rid in self.harmed
+        # "Deleted X" tells that X's data went with it: an act that loses data is its loss told.
+        return self.data_lost or rid in self.harmed or any((tool, rid) in self.acts for tool in _EFFECT_ACTS["data_lost"])
