@@ -91,6 +91,8 @@ class Evidence:
         # A call counts as done if it worked, or if it changed something before failing (a timeout).
         self.effective = [call for call in self.calls if not call.error or call.changes]
         self._found: dict[str, list[tuple[int, int, tuple[str, ...]]]] = {}  # text -> its `_spans`
+        self._shown_lines: dict[int, list[tuple[str, frozenset[str]]]] = {}  # call index -> its `_shown`
+        self._shown_ids: dict[int, frozenset[str]] = {}  # call index -> its `shown_by`
 
     # -- naming ----------------------------------------------------------------------------
 
@@ -226,11 +228,13 @@ class Evidence:
 
     # -- what the agent saw ----------------------------------------------------------------
 
-    @cached_property
-    def _shown(self) -> dict[int, list[tuple[str, frozenset[str]]]]:
-        """Per call: each line of its observation that names resources, with those resources."""
-        shown: dict[int, list[tuple[str, frozenset[str]]]] = {}
-        for call in self.calls:
+    def _shown(self, call: CallRecord) -> list[tuple[str, frozenset[str]]]:
+        """Each line of ``call``'s observation that names resources, with those resources.
+
+        Read when first asked, a call at a time: most questions (a verification, "was it ever
+        seen") stop at the first call that answers them, so most observations are never read."""
+        shown = self._shown_lines.get(call.index)
+        if shown is None:
             text = call.observation
             # One scan of the whole answer, then its mentions grouped by line (a line is where a
             # shared name is told apart by the id beside it).
@@ -239,17 +243,16 @@ class Evidence:
             by_line: dict[int, list[tuple[str, ...]]] = {}
             for start, _, ids in self._spans(text):
                 by_line.setdefault(bisect.bisect_right(starts, start) - 1, []).append(ids)
-            shown[call.index] = [(lines[number].lower(), frozenset(_meant(groups)))
-                                 for number, groups in sorted(by_line.items())]
+            shown = self._shown_lines[call.index] = [(lines[number].lower(), frozenset(_meant(groups)))
+                                                     for number, groups in sorted(by_line.items())]
         return shown
-
-    @cached_property
-    def _shown_ids(self) -> dict[int, frozenset[str]]:
-        return {index: frozenset(rid for _, ids in lines for rid in ids) for index, lines in self._shown.items()}
 
     def shown_by(self, call: CallRecord) -> frozenset[str]:
         """The resources a call's observation named."""
-        return self._shown_ids[call.index]
+        ids = self._shown_ids.get(call.index)
+        if ids is None:
+            ids = self._shown_ids[call.index] = frozenset(rid for _, named in self._shown(call) for rid in named)
+        return ids
 
     def seen(self, rid: str) -> bool:
         """The agent was shown ``rid``: in the briefing or in any observation."""
@@ -262,14 +265,14 @@ class Evidence:
         for call in self.calls:
             if since is not None and call.end < since:
                 continue
-            if any(rid in ids and pattern.search(line) for line, ids in self._shown[call.index]):
+            if any(rid in ids and pattern.search(line) for line, ids in self._shown(call)):
                 return call
         return None
 
     def last_shown(self, rid: str) -> tuple[CallRecord, str] | None:
         """The last call whose observation named ``rid``, with that line (lower case)."""
         for call in reversed(self.calls):
-            for line, ids in reversed(self._shown[call.index]):
+            for line, ids in reversed(self._shown(call)):
                 if rid in ids:
                     return call, line
         return None
