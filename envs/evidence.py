@@ -93,6 +93,7 @@ class Evidence:
         self._found: dict[str, list[tuple[int, int, tuple[str, ...]]]] = {}  # text -> its `_spans`
         self._shown_lines: dict[int, list[tuple[str, frozenset[str]]]] = {}  # call index -> its `_shown`
         self._shown_ids: dict[int, frozenset[str]] = {}  # call index -> its `shown_by`
+        self._named: dict[int, set[str]] = {}  # call index -> its `named`
 
     # -- naming ----------------------------------------------------------------------------
 
@@ -187,19 +188,15 @@ class Evidence:
 
     def named(self, call: CallRecord) -> set[str]:
         """The resources a call named in its arguments, directly, in a list or by a name."""
-        return self._named_by_call[call.index]
-
-    @cached_property
-    def _named_by_call(self) -> dict[int, set[str]]:
-        named: dict[int, set[str]] = {}
-        for call in self.calls:
-            ids: set[str] = set()
+        # Resolved when first asked, as `_shown` is read: most questions are about a few calls.
+        ids = self._named.get(call.index)
+        if ids is None:
+            ids = self._named[call.index] = set()
             if isinstance(call.arguments, dict):
                 for value in call.arguments.values():
                     for ref in self.references(value):
                         ids.update(self.resolve(ref))
-            named[call.index] = ids
-        return named
+        return ids
 
     def targets(self, call: CallRecord) -> set[str]:
         """What a call acted on: what it named, else what it changed."""
@@ -216,11 +213,13 @@ class Evidence:
         wanted = set(tools)
         return [call for call in self.calls if call.name in wanted and rid in self.named(call)]
 
-    def checked(self, tools: Iterable[str] | None, rid: str) -> list[CallRecord]:
-        """Answered calls (of ``tools``, or of any tool) that named ``rid`` or showed it."""
+    def first_check(self, tools: Iterable[str] | None, rid: str) -> CallRecord | None:
+        """The first answered call (of ``tools``, or of any tool) that named ``rid`` or showed
+        it, or None. The first is all a claim needs: the later observations go unread."""
         wanted = None if tools is None else set(tools)
-        return [call for call in self.calls if not call.error and (wanted is None or call.name in wanted)
-                and self.toolbox.specs[call.name].category != "finish" and (rid in self.named(call) or rid in self.shown_by(call))]
+        return next((call for call in self.calls if not call.error and (wanted is None or call.name in wanted)
+                     and self.toolbox.specs[call.name].category != "finish"
+                     and (rid in self.named(call) or rid in self.shown_by(call))), None)
 
     def changed_anything(self) -> bool:
         """Some call of the agent's changed the state of a resource (a snapshot's copy aside)."""
