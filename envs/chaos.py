@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -87,13 +88,20 @@ class Fault:
 
 @dataclass
 class ToolFaults:
-    """The tool layer's faults for one episode, drawn call by call from their own generator."""
+    """The tool layer's faults for one episode, drawn call by call from their own generator,
+    seeded with ``seed``."""
 
-    rng: np.random.Generator
+    seed: int
     throttle: float
     timeout: float
     stale: float
     _seen: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def rng(self) -> np.random.Generator:
+        # Made at the first draw: seeding one costs about as much as a tool call, and the
+        # no-op counterfactual, armed like the agent's world, is never called at all.
+        return np.random.default_rng(self.seed)
 
     def draw(self, chaos: str) -> tuple[str, bool]:
         """The fault for a call of a tool of chaos class ``chaos`` (`ToolSpec.chaos`): ``""``,
@@ -140,7 +148,7 @@ class ChaosPlan:
                 world.schedule(fault.start + fault.duration, "set", rid, **end)
         if self.level:
             rates = tool_fault_rates(self.level)
-            world.session.tool_faults = ToolFaults(np.random.default_rng(self.tool_seed),
+            world.session.tool_faults = ToolFaults(self.tool_seed,
                                                    rates.throttle, rates.timeout, rates.stale)
 
 

@@ -91,6 +91,9 @@ class Evidence:
         # A call counts as done if it worked, or if it changed something before failing (a timeout).
         self.effective = [call for call in self.calls if not call.error or call.changes]
         self._found: dict[str, list[tuple[int, int, tuple[str, ...]]]] = {}  # text -> its `_spans`
+        self._shown_lines: dict[int, list[tuple[str, frozenset[str]]]] = {}  # call index -> its `_shown`
+        self._shown_ids: dict[int, frozenset[str]] = {}  # call index -> its `shown_by`
+        self._named: dict[int, set[str]] = {}  # call index -> its `named`
 
     # -- naming ----------------------------------------------------------------------------
 
@@ -185,19 +188,15 @@ class Evidence:
 
     def named(self, call: CallRecord) -> set[str]:
         """The resources a call named in its arguments, directly, in a list or by a name."""
-        return self._named_by_call[call.index]
-
-    @cached_property
-    def _named_by_call(self) -> dict[int, set[str]]:
-        named: dict[int, set[str]] = {}
-        for call in self.calls:
-            ids: set[str] = set()
+        # Resolved when first asked, as `_shown` is read: most questions are about a few calls.
+        ids = self._named.get(call.index)
+        if ids is None:
+            ids = self._named[call.index] = set()
             if isinstance(call.arguments, dict):
                 for value in call.arguments.values():
                     for ref in self.references(value):
                         ids.update(self.resolve(ref))
-            named[call.index] = ids
-        return named
+        return ids
 
     def targets(self, call: CallRecord) -> set[str]:
         """What a call acted on: what it named, else what it changed."""
@@ -214,11 +213,13 @@ class Evidence:
         wanted = set(tools)
         return [call for call in self.calls if call.name in wanted and rid in self.named(call)]
 
-    def checked(self, tools: Iterable[str] | None, rid: str) -> list[CallRecord]:
-        """Answered calls (of ``tools``, or of any tool) that named ``rid`` or showed it."""
+    def first_check(self, tools: Iterable[str] | None, rid: str) -> CallRecord | None:
+        """The first answered call (of ``tools``, or of any tool) that named ``rid`` or showed
+        it, or None. The first is all a claim needs: the later observations go unread."""
         wanted = None if tools is None else set(tools)
-        return [call for call in self.calls if not call.error and (wanted is None or call.name in wanted)
-                and self.toolbox.specs[call.name].category != "finish" and (rid in self.named(call) or rid in self.shown_by(call))]
+        return next((call for call in self.calls if not call.error and (wanted is None or call.name in wanted)
+                     and self.toolbox.specs[call.name].category != "finish"
+                     and (rid in self.named(call) or rid in self.shown_by(call))), None)
 
     def changed_anything(self) -> bool:
         """Some call of the agent's changed the state of a resource (a snapshot's copy aside)."""
@@ -226,11 +227,13 @@ class Evidence:
 
     # -- what the agent saw ----------------------------------------------------------------
 
-    @cached_property
-    def _shown(self) -> dict[int, list[tuple[str, frozenset[str]]]]:
-        """Per call: each line of its observation that names resources, with those resources."""
-        shown: dict[int, list[tuple[str, frozenset[str]]]] = {}
-        for call in self.calls:
+    def _shown(self, call: CallRecord) -> list[tuple[str, frozenset[str]]]:
+        """Each line of ``call``'s observation that names resources, with those resources.
+
+        Read when first asked, a call at a time: most questions (a verification, "was it ever
+        seen") stop at the first call that answers them, so most observations are never read."""
+        shown = self._shown_lines.get(call.index)
+        if shown is None:
             text = call.observation
             # One scan of the whole answer, then its mentions grouped by line (a line is where a
             # shared name is told apart by the id beside it).
@@ -239,17 +242,16 @@ class Evidence:
             by_line: dict[int, list[tuple[str, ...]]] = {}
             for start, _, ids in self._spans(text):
                 by_line.setdefault(bisect.bisect_right(starts, start) - 1, []).append(ids)
-            shown[call.index] = [(lines[number].lower(), frozenset(_meant(groups)))
-                                 for number, groups in sorted(by_line.items())]
+            shown = self._shown_lines[call.index] = [(lines[number].lower(), frozenset(_meant(groups)))
+                                                     for number, groups in sorted(by_line.items())]
         return shown
-
-    @cached_property
-    def _shown_ids(self) -> dict[int, frozenset[str]]:
-        return {index: frozenset(rid for _, ids in lines for rid in ids) for index, lines in self._shown.items()}
 
     def shown_by(self, call: CallRecord) -> frozenset[str]:
         """The resources a call's observation named."""
-        return self._shown_ids[call.index]
+        ids = self._shown_ids.get(call.index)
+        if ids is None:
+            ids = self._shown_ids[call.index] = frozenset(rid for _, named in self._shown(call) for rid in named)
+        return ids
 
     def seen(self, rid: str) -> bool:
         """The agent was shown ``rid``: in the briefing or in any observation."""
@@ -262,14 +264,14 @@ class Evidence:
         for call in self.calls:
             if since is not None and call.end < since:
                 continue
-            if any(rid in ids and pattern.search(line) for line, ids in self._shown[call.index]):
+            if any(rid in ids and pattern.search(line) for line, ids in self._shown(call)):
                 return call
         return None
 
     def last_shown(self, rid: str) -> tuple[CallRecord, str] | None:
         """The last call whose observation named ``rid``, with that line (lower case)."""
         for call in reversed(self.calls):
-            for line, ids in reversed(self._shown[call.index]):
+            for line, ids in reversed(self._shown(call)):
                 if rid in ids:
                     return call, line
         return None

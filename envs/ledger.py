@@ -79,7 +79,8 @@ class Ledger:
     violations: list[Violation] = field(default_factory=list)
     actions: list[ActionEvent] = field(default_factory=list)
     # Indexes over ``health`` so scoring costs what changed, not the size of the world.
-    _timelines: dict[str, list[HealthPoint]] = field(default_factory=dict, repr=False)
+    # Tuples, replaced on each new point: a copy of the ledger (two per episode) shares them.
+    _timelines: dict[str, tuple[HealthPoint, ...]] = field(default_factory=dict, repr=False)
     _moved: set[str] = field(default_factory=set, repr=False)
     _touched: set[str] = field(default_factory=set, repr=False)
 
@@ -88,7 +89,7 @@ class Ledger:
         the records themselves are immutable and shared."""
         return Ledger(list(self.calls), list(self.changes), list(self.health), list(self.events),
                       list(self.violations), list(self.actions),
-                      {rid: list(points) for rid, points in self._timelines.items()},
+                      dict(self._timelines),
                       set(self._moved), set(self._touched))
 
     def record_change(self, change: Change) -> None:
@@ -98,8 +99,7 @@ class Ledger:
     def record_health(self, time: int, resource: str, health: str) -> None:
         point = HealthPoint(time, resource, health)
         self.health.append(point)
-        timeline = self._timelines.setdefault(resource, [])
-        timeline.append(point)
+        timeline = self._timelines[resource] = (*self._timelines.get(resource, ()), point)
         if len(timeline) > 1:
             self._moved.add(resource)
 

@@ -170,15 +170,51 @@ def _asked(question: str, own: Iterable[str], others: Iterable[str]) -> str:
     is context), else all of it."""
     text = " " + question.lower() + " "
     for names, said in ((own, " it "), (others, " x ")):
-        wanted = sorted({name.lower() for name in names if name}, key=len, reverse=True)
-        if wanted:
-            text = re.sub(r"(?<![\w.-])(?:" + "|".join(map(re.escape, wanted)) + r")(?![\w-])", said, text)
+        text = _say_names(text, {name.lower() for name in names if name}, said)
     for pattern, joined in _COMPOUNDS:
         text = re.sub(rf"\b{pattern}\b", joined, text)
     sentences = re.split(r"(?<=[.!;:?])\s+", text)
     asking = [sentence for sentence in sentences if "?" in sentence] or sentences
     plain = _NAMEISH.sub(" x ", " ".join(asking))
     return " ".join(re.sub(r"[^\w\s]", " ", plain).split())
+
+
+def _say_names(text: str, names: set[str], said: str) -> str:
+    """``text`` with each of ``names`` that stands as a word of its own (no letter, digit, ``_``,
+    ``.`` or ``-`` before it, no letter, digit, ``_`` or ``-`` after) replaced by ``said``; the
+    longest name wins where several start at one place.
+
+    What ``re.sub`` of the alternation of ``names`` does, without compiling one: every world
+    has names of its own, so such a pattern was compiled for nearly every question asked."""
+    by_first: dict[str, list[str]] = {}
+    for name in sorted(names, key=len, reverse=True):
+        by_first.setdefault(name[0], []).append(name)
+    pieces: list[str] = []
+    done, at, end = 0, 0, len(text)
+    while at < end:
+        candidates = by_first.get(text[at])
+        if candidates is not None and (at == 0 or not _joins_before(text[at - 1])):
+            for name in candidates:
+                after = at + len(name)
+                if text.startswith(name, at) and (after == end or not _joins_after(text[after])):
+                    pieces += (text[done:at], said)
+                    done = at = after
+                    break
+            else:
+                at += 1
+            continue
+        at += 1
+    return "".join(pieces) + text[done:] if pieces else text
+
+
+def _joins_after(char: str) -> bool:
+    """``char`` would make a name part of a longer word (``\\w`` or ``-``, as ``re`` reads them)."""
+    return char.isalnum() or char in "_-"
+
+
+def _joins_before(char: str) -> bool:
+    """As `_joins_after`, a full stop too: ``x.orders-db`` is a DNS name, not ``orders-db``."""
+    return char.isalnum() or char in "_.-"
 
 
 def intents(question: str, own: Iterable[str] = (), others: Iterable[str] = ()) -> frozenset[Topic]:

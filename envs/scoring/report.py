@@ -222,10 +222,10 @@ class _Judge:
         return claims
 
     def _check(self, text: str, tool: str, rid: str) -> Claim:
-        done = self.evidence.checked([tool], rid)
-        if done:
+        done = self.evidence.first_check([tool], rid)
+        if done is not None:
             return Claim("verifications", text, "supported", f"{tool} named or showed {rid}",
-                         self.evidence.excerpt(done[0], rid))
+                         self.evidence.excerpt(done, rid))
         return self._not_done("verifications", text, {tool}, rid, "named or showed")
 
     def impact(self, item: dict[str, Any]) -> list[Claim]:
@@ -349,9 +349,9 @@ class _Judge:
         looks = all(self.specs[tool].category == "observe" for tool in tools) or (
             tools <= {"verify_backup", "restore"} and verb not in RESTORE_TESTS
             and self.world.resources[rid].kind != "backup")
-        done = self.evidence.checked(None, rid) if looks else self.evidence.acted(tools, rid)
-        if done:
-            return Claim(field, text, "supported", f"{done[0].name} on {rid}", self.evidence.excerpt(done[0], rid))
+        done = self.evidence.first_check(None, rid) if looks else next(iter(self.evidence.acted(tools, rid)), None)
+        if done is not None:
+            return Claim(field, text, "supported", f"{done.name} on {rid}", self.evidence.excerpt(done, rid))
         if looks and self.evidence.seen(rid):
             return Claim(field, text, "unsupported", f"{rid} was shown to the agent, not by such a call")
         guarded = not looks and tools & _CARE_TOOLS

@@ -350,3 +350,14 @@ def test_deleting_a_database_takes_the_backups_coupled_to_it_only() -> None:
     assert not outcome.error and "bk-local" in outcome.observation
     assert not world.resources["bk-local"].exists
     assert world.resources["bk-orders"].exists  # kept in the vault
+
+
+def test_a_resource_copy_has_every_field_and_attributes_of_its_own() -> None:
+    # Resource.copy names each field (it is on the path of every world clone): a field added to
+    # Resource and not to copy would be lost by every clone.
+    res = Resource("svc-1a2b3c", "orders", "service", "prod", "us-east-1", "team-orders", 120.0, 0.8,
+                   {"config": {"pool": [1, 2]}}, lifecycle="stopped", fault="crashloop", protected=True)
+    twin = res.copy()
+    assert twin == res and list(vars(twin)) == list(vars(res))
+    twin.attrs["config"]["pool"].append(3)
+    assert res.attrs["config"] == {"pool": [1, 2]}
