@@ -28,8 +28,8 @@ from .scenarios import Family, Scenario
 
 __all__ = ["CAPACITY", "build", "derived", "playable"]
 
-CAPACITY = 1_000
-"""The most resources the kept builds hold in all."""
+CAPACITY = 10_000
+"""The most resources the kept builds hold in all: about 15 MB."""
 
 
 T = TypeVar("T")
