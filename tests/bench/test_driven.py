@@ -85,11 +85,12 @@ def test_no_action_in_time_is_a_timeout(tmp_path: Path) -> None:
 
 
 def test_a_sealed_episode_is_built_from_a_secret_recorded_at_the_end(tmp_path: Path) -> None:
-    plain = DrivenEpisode("freeze_prod_db", 1, tmp_path / "plain", "a", "human", FACE)
-    sealed = DrivenEpisode("freeze_prod_db", 1, tmp_path / "sealed", "a", "human", FACE, sealed=True)
+    # Chaos off: a fresh secret draws fresh tool faults, and a throttled report would not end it.
+    plain = DrivenEpisode("freeze_prod_db", 1, tmp_path / "plain", "a", "human", FACE, chaos=0)
+    sealed = DrivenEpisode("freeze_prod_db", 1, tmp_path / "sealed", "a", "human", FACE, sealed=True, chaos=0)
     assert plain.start().briefing.text != sealed.start().briefing.text  # other ids: another world
     for episode in (plain, sealed):
-        episode.step({"name": "submit_report", "arguments": {"outcome": "failed", "summary": "Gave up."}})
+        assert episode.step({"name": "submit_report", "arguments": {"outcome": "failed", "summary": "Gave up."}}).done
     info = json.loads((sealed.folder.path / "run.json").read_text())  # type: ignore[union-attr]
     assert info["sealed"] and len(info["secret"]) == 64
     assert verify(sealed.folder.path).ok  # type: ignore[union-attr]

@@ -169,8 +169,9 @@ def test_a_client_that_hangs_up_mid_episode_leaves_an_error_episode(tmp_path: Pa
 def test_a_sealed_episode_is_not_the_seeds_world_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                                                ) -> None:
     """In process, through the SDK's in-memory client: the server's handlers as a client sees them."""
+    # Chaos off: a fresh secret draws fresh tool faults, and a throttled escalation would not end it.
     episode = DrivenEpisode("freeze_prod_db", 0, tmp_path / "out", "sealed-client", "mcp",
-                            ROOT / "bench/mcp_server.py", sealed=True)
+                            ROOT / "bench/mcp_server.py", sealed=True, chaos=0)
     server = build_server(episode, episode.start())
     calls = [("list_resources", {}), ("escalate", {"reason": "I only listed the resources."})]
     results: list[Any] = []
