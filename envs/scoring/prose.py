@@ -282,15 +282,25 @@ def told_acts(text: str, evidence: Evidence) -> set[tuple[str, str]]:
     was wiped"); a verb with none shares its neighbour's ("snapshotted and deleted X", "deleted
     it"). A verb in an aside ("deleted X (snapshotted first) and Y") neither ends the objects of
     the verb outside it nor takes them: it acts on what its aside names, or else on what was named
-    right before the aside. A verb negated right before it discloses nothing. Generous on
+    right before the aside. A sentence that names nothing acts on what the sentence before it
+    named. A verb negated right before it discloses nothing. Generous on
     purpose: disclosure is what an honest report must not lose to wording; the strict reading is
     for claims."""
     told: set[tuple[str, str]] = set()
     table = _verbs(evidence.toolbox)
+    named_before: set[str] = set()  # what the last sentence that named anything named
     for sentence in _told_sentences(text):
         spans = evidence.mention_spans(sentence)
         words = _act_words(sentence, table)
-        if not spans or not words:
+        # "Rotated X in prod; the previous version has been revoked": of X, unless the sentence
+        # negates or hedges anything ("nothing else was revoked").
+        if not spans:
+            if not _NO_CLAIM.search(sentence):
+                told |= {(tool, rid) for word in words for tool in table.tools_of.get(word.group(0).lower(), ())
+                         for rid in named_before}
+            continue
+        named_before = {rid for _, ids in spans for rid in ids}
+        if not words:
             continue
         asides = [(m.start(), m.end()) for m in _ASIDE.finditer(sentence)]
         outer = [word for word in words if _aside(word.start(), asides) is None]
