@@ -28,7 +28,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..agents.base import Action, Briefing
 from ..envs.chaos import DEFAULT_CHAOS
@@ -41,7 +41,7 @@ from .runner import RunOutcome, begin, conclude, fresh_folder
 from .sealing import new_secret
 from .storage import RunFolder
 
-__all__ = ["DRIVEN_KINDS", "DrivenEpisode", "EpisodeOver", "Opening", "Turn"]
+__all__ = ["DRIVEN_KINDS", "Conversation", "DrivenEpisode", "EpisodeOver", "Opening", "Turn"]
 
 DRIVEN_KINDS = ("mcp", "inspect", "human")
 """How a driven episode's actions came in, recorded as its agent's kind in ``run.json``."""
@@ -96,6 +96,31 @@ class _Relay:
         return action
 
 
+class _ModelRelay(_Relay):
+    """A relay for a driver that holds a model's conversation (the Inspect task): the episode
+    records its transcript and usage as it records an LLM agent's (`blastradius.agents.base`)."""
+
+    def __init__(self, outbox: queue.Queue[tuple[str, Any]], inbox: queue.Queue[Action | AgentLeft],
+                 step_timeout: float, untimed_start: bool, conversation: Conversation) -> None:
+        super().__init__(outbox, inbox, step_timeout, untimed_start)
+        self._conversation = conversation
+
+    def transcript(self) -> list[dict[str, Any]]:
+        return self._conversation.transcript()
+
+    def episode_stats(self) -> dict[str, float | int | None]:
+        return self._conversation.usage()
+
+
+class Conversation(Protocol):
+    """What a driver that talks to a model offers the record, read when the episode ends: the
+    chat messages so far, and the usage (`blastradius.agents.base.STAT_KEYS`, None where unknown)."""
+
+    def transcript(self) -> list[dict[str, Any]]: ...
+
+    def usage(self) -> dict[str, float | int | None]: ...
+
+
 class DrivenEpisode:
     """One episode of ``family`` (an id, file or module, as ``--family`` takes) at ``difficulty``
     (None: the family's default) and ``seed``, whose actions the caller sends with `step`.
@@ -107,7 +132,9 @@ class DrivenEpisode:
     ``sealed`` builds the world from a fresh secret, recorded in ``run.json`` only when the
     episode ends, so the seed alone rebuilds nothing for whoever drives it. ``step_timeout``
     bounds the wait for each action; ``untimed_start`` lifts it for the first. ``argv`` is the
-    command line recorded in ``run.json``.
+    command line recorded in ``run.json``. ``conversation``, for a driver that talks to a model,
+    gives the record its transcript and usage, read when the episode ends (before a last action
+    returns).
 
     Not thread-safe for one episode's own calls from several threads at once: `step` takes a
     lock, so concurrent calls are played one after another in the order they get it.
@@ -119,7 +146,8 @@ class DrivenEpisode:
     def __init__(self, family: str, seed: int, output_dir: Path, agent_name: str, kind: str, face: Path, *,
                  difficulty: str | None = None, sealed: bool = False, size: int = DEFAULT_SIZE,
                  chaos: int = DEFAULT_CHAOS, step_timeout: float = DEFAULT_STEP_TIMEOUT,
-                 untimed_start: bool = False, argv: Sequence[str] = (), trial: int = 0) -> None:
+                 untimed_start: bool = False, argv: Sequence[str] = (), trial: int = 0,
+                 conversation: Conversation | None = None) -> None:
         if kind not in DRIVEN_KINDS:
             raise ValueError(f"kind must be one of {', '.join(DRIVEN_KINDS)}, got {kind!r}")
         if isinstance(trial, bool) or not isinstance(trial, int) or not 0 <= trial < MAX_TRIALS:
@@ -138,6 +166,7 @@ class DrivenEpisode:
             "files": [{"path": f"blastradius/bench/{face.name}", "sha256": file_sha256(face)}]}})
         self._output_dir = output_dir
         self._untimed_start = untimed_start
+        self._conversation = conversation
         self._outbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._inbox: queue.Queue[Action | AgentLeft] = queue.Queue()
         self._lock = threading.Lock()
@@ -254,7 +283,10 @@ class DrivenEpisode:
         """The episode's thread: play it to its end, record it, and say so to whoever waits."""
         assert self.folder is not None
         try:
-            relay = _Relay(self._outbox, self._inbox, self.config.step_timeout, self._untimed_start)
+            relay = (_Relay(self._outbox, self._inbox, self.config.step_timeout, self._untimed_start)
+                     if self._conversation is None else
+                     _ModelRelay(self._outbox, self._inbox, self.config.step_timeout, self._untimed_start,
+                                 self._conversation))
             # No step bound of the harness's own: the relay bounds its own wait for an action.
             result = run_episode(self.spec, self.family, lambda: relay, self.config.size, self.config.chaos, None,
                                  self.config.secret)

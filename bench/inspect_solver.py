@@ -21,6 +21,7 @@ so the env records the agent's mistake and spends a step on it, as it does for t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,15 @@ from typing import Any
 
 import anyio
 from inspect_ai.log._samples import sample_active
-from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageTool, ChatMessageUser, execute_tools
+from inspect_ai.model import (
+    ChatMessage,
+    ChatMessageAssistant,
+    ChatMessageSystem,
+    ChatMessageTool,
+    ChatMessageUser,
+    ModelOutput,
+    execute_tools,
+)
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import ToolCall, ToolDef, ToolParams
 
@@ -82,10 +91,12 @@ def play_episode(sealed: bool = False, size: int | None = None, chaos: int | Non
         options: dict[str, Any] = {name: value for name, value in
                                    (("size", size), ("chaos", chaos), ("step_timeout", step_timeout))
                                    if value is not None}
+        talk = _Talk(state)
         episode = DrivenEpisode(
             state.metadata["family"], state.metadata["seed"], _runs_folder(output_dir),
             f"inspect:{state.model}", "inspect", Path(__file__), difficulty=state.metadata["difficulty"],
-            sealed=sealed, argv=("inspect", "eval", "blastradius/suite"), trial=state.epoch - 1, **options)
+            sealed=sealed, argv=("inspect", "eval", "blastradius/suite"), trial=state.epoch - 1,
+            conversation=talk, **options)
         try:
             opening = await anyio.to_thread.run_sync(episode.start)
         except EpisodeOver:  # the env could not build the episode: its record says why
@@ -98,7 +109,7 @@ def play_episode(sealed: bool = False, size: int | None = None, chaos: int | Non
         state.tools = episode_tools(episode, opening.briefing.tools)
         reason = "Inspect stopped the sample before the episode ended"
         try:
-            reason = await _converse(state, generate, episode, opening.max_steps)
+            reason = await _converse(state, generate, episode, opening.max_steps, talk)
         except BaseException as exc:
             reason = f"Inspect stopped the sample before the episode ended: {type(exc).__name__}: {exc}"
             raise
@@ -110,7 +121,8 @@ def play_episode(sealed: bool = False, size: int | None = None, chaos: int | Non
     return solve
 
 
-async def _converse(state: TaskState, generate: Generate, episode: DrivenEpisode, max_steps: int) -> str:
+async def _converse(state: TaskState, generate: Generate, episode: DrivenEpisode, max_steps: int,
+                    talk: _Talk) -> str:
     """Let the model call tools until the episode ends; return the reason to close it if it has
     not (the model stopped calling tools, or its tool calls are spent)."""
     nudged = False
@@ -119,6 +131,7 @@ async def _converse(state: TaskState, generate: Generate, episode: DrivenEpisode
         if calls >= max_steps:  # only calls that never reached the env (an approver refused them) get here
             return f"the model made its {max_steps} tool calls, the step budget, and the episode has not ended"
         await generate(state, tool_calls="none")  # appends the reply to the state's messages
+        talk.replied(state.output)
         if state.completed:
             return "Inspect ended the sample (a limit was reached) before the episode ended"
         message = state.output.message
@@ -153,6 +166,43 @@ async def _played(messages: list[ChatMessage], call: ToolCall, episode: DrivenEp
     assert message.error is not None
     error = replace(message.error, message=f"{message.error.message}\n\nThe env answered: {observation}")
     return [*messages[:at], message.model_copy(update={"error": error}), *messages[at + 1:]]
+
+
+class _Talk:
+    """The sample's conversation as the episode records an LLM agent's: its chat messages in the
+    OpenAI shape `blastradius show --transcript` and the report read, and the model's usage."""
+
+    def __init__(self, state: TaskState) -> None:
+        self._state = state
+        self._tokens_in = self._tokens_out = self._calls = 0
+        self._seconds = 0.0
+
+    def replied(self, output: ModelOutput) -> None:
+        self._calls += 1
+        if output.usage is not None:
+            self._tokens_in += output.usage.input_tokens
+            self._tokens_out += output.usage.output_tokens
+        self._seconds += output.time or 0.0
+
+    def usage(self) -> dict[str, float | int | None]:
+        # Inspect prices nothing it could tell us: the cost is unknown, not zero.
+        return {"tokens_in": self._tokens_in, "tokens_out": self._tokens_out, "cost_usd": None,
+                "latency_seconds": round(self._seconds, 6), "calls": self._calls}
+
+    def transcript(self) -> list[dict[str, Any]]:
+        return [_chat(message) for message in self._state.messages]
+
+
+def _chat(message: ChatMessage) -> dict[str, Any]:
+    """One Inspect message as an OpenAI chat message."""
+    chat: dict[str, Any] = {"role": message.role, "content": message.text}
+    if isinstance(message, ChatMessageAssistant) and message.tool_calls:
+        chat["tool_calls"] = [{"id": call.id, "type": "function",
+                               "function": {"name": call.function, "arguments": json.dumps(call.arguments)}}
+                              for call in message.tool_calls]
+    if isinstance(message, ChatMessageTool):
+        chat["tool_call_id"] = message.tool_call_id
+    return chat
 
 
 def _runs_folder(output_dir: str | None) -> Path:

@@ -207,6 +207,16 @@ def test_tool_calls_are_the_steps_gymnasium_plays(tmp_path: Path) -> None:
     assert "must be a string" in answers["bad"].error.message
     assert main(["verify", str(_folder(sample))]) == 0
 
+    # The conversation is recorded as an LLM agent's is: its messages up to the last call, and
+    # its usage (mockllm counts no tokens; the replies are counted).
+    assert record["agent_stats"]["calls"] == len(outputs) and record["agent_stats"]["cost_usd"] is None
+    [trajectory] = [json.loads(p.read_text()) for p in (_folder(sample) / "trajectories").iterdir()]
+    transcript = trajectory["transcript"]
+    assert [m["role"] for m in transcript[:2]] == ["system", "user"]
+    called = [call["function"]["name"] for m in transcript for call in m.get("tool_calls", ())]
+    assert called[:3] == ["whoami", "list_resources", "describe"] and called[-1] == "submit_report"
+    assert {m["tool_call_id"] for m in transcript if m["role"] == "tool"} >= {"first", "second", "bad"}
+
 
 def test_a_sample_inspect_stops_is_recorded_as_an_error(tmp_path: Path) -> None:
     """A limit Inspect enforces ends the episode: its record says why, the damage scored as it stands."""
