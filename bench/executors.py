@@ -1,7 +1,8 @@
 """Where episodes run: in this thread, on threads, in processes, or as Ray tasks.
 
 Every executor plays an episode with the same function (`play`) and hands back its record and
-trajectory as a `concurrent.futures.Future`; the runner alone schedules (at most ``jobs`` in
+trajectory, made into the text the run folder stores (`blastradius.bench.storage.stored`), as a
+`concurrent.futures.Future`; the runner alone schedules (at most ``jobs`` in
 flight, so ``--max-cost`` can stop it), stores each episode as it ends and summarises them in
 plan order. So the records are the same whatever the executor, only the order of the lines of
 ``episodes.jsonl`` differs.
@@ -35,14 +36,13 @@ from ..agents.loader import resolve_agent
 from ..agents.rate_limit import set_default_max_connections
 from ..envs import CUSTOM_NAMESPACE
 from ..envs.scenarios import Family
+from .backlog import world_of
 from .episode import EpisodeSpec, env_id, run_episode
+from .storage import Stored, stored
 
-__all__ = ["EXECUTORS", "Executor", "Played", "failed", "make_executor", "play", "prime", "stopping"]
+__all__ = ["EXECUTORS", "Executor", "failed", "make_executor", "play", "prime", "stopping"]
 
 EXECUTORS = ("local", "process", "ray")
-
-Played = tuple[dict[str, Any], dict[str, Any]]
-"""An episode's record and trajectory."""
 
 # The stop flag of this process: a threading.Event here, a multiprocessing.Event in a pool's
 # processes (shared with the runner's), a Ray actor's answer in a Ray task.
@@ -57,7 +57,7 @@ def stopping() -> bool:
     return bool(_stop.is_set())
 
 
-def play(spec: EpisodeSpec, config: Any) -> Played:
+def play(spec: EpisodeSpec, config: Any) -> Stored:
     """Play one episode of ``config`` (a `blastradius.bench.runner.RunConfig`); a crash anywhere,
     even in the env, is the episode's error. Raises `blastradius.bench.episode.Stopped` when the
     run stops during it."""
@@ -68,14 +68,17 @@ def play(spec: EpisodeSpec, config: Any) -> Played:
         family = families[spec.family]
         result = run_episode(spec, family, factories[spec.agent], config.size, config.chaos, config.step_timeout,
                              config.secret, config.sealed, stopping)
-        return result.record, result.trajectory
     except Stopped:
         raise
     except Exception as exc:  # noqa: BLE001 - one episode's crash never loses the run
         return failed(spec, config, f"{type(exc).__name__}: {exc}")
+    try:
+        return stored(result.record, result.trajectory)
+    except Exception as exc:  # noqa: BLE001 - what an agent made that cannot be stored costs its episode only
+        return failed(spec, config, f"the episode's record could not be stored: {type(exc).__name__}: {exc}")
 
 
-def failed(spec: EpisodeSpec, config: Any, reason: str) -> Played:
+def failed(spec: EpisodeSpec, config: Any, reason: str) -> Stored:
     """The record and empty trajectory of an episode that failed for ``reason``, with the
     traceback of the exception being handled."""
     record = {"key": spec.key, "family": spec.family, "difficulty": spec.difficulty, "seed": spec.seed,
@@ -83,7 +86,8 @@ def failed(spec: EpisodeSpec, config: Any, reason: str) -> Played:
               "chaos": config.chaos, "status": "error", "error": reason, "traceback": traceback.format_exc(),
               "steps": 0, "terminated": False, "truncated": False, "reward": 0.0, "score": None,
               "duration_seconds": 0.0}
-    return record, {"key": spec.key, "briefing": "", "steps": [], "health_timeline": [], "explanation": []}
+    # Made of plain strings: nothing in it can fail to be stored.
+    return stored(record, {"key": spec.key, "briefing": "", "steps": [], "health_timeline": [], "explanation": []})
 
 
 def _env_id(family_id: str, config: Any) -> str:
@@ -119,6 +123,10 @@ class Executor(ABC):
     """Runs episodes; a context manager. ``submit`` returns the episode's future; ``stop`` sets
     the stop flag every episode in flight reads."""
 
+    keeps_builds = False
+    """Whether an episode's world is kept only by the process that built it, so that a world's
+    episodes are best played one after another (`blastradius.bench.backlog`)."""
+
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
 
@@ -130,7 +138,7 @@ class Executor(ABC):
         self.shutdown()
 
     @abstractmethod
-    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Played]:
+    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Stored]:
         """Start playing ``spec``'s episode of ``config``."""
 
     def stop(self) -> None:
@@ -144,8 +152,8 @@ class Executor(ABC):
 class _Here(Executor):
     """One episode at a time, in the caller's thread: its ``submit`` returns a finished future."""
 
-    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Played]:
-        future: Future[Played] = Future()
+    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Stored]:
+        future: Future[Stored] = Future()
         try:
             future.set_result(play(spec, config))
         except Exception as exc:  # noqa: BLE001 - Stopped, handed to the runner like any executor's
@@ -158,7 +166,7 @@ class _Threads(Executor):
         super().__init__(jobs)
         self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="episode")
 
-    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Played]:
+    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Stored]:
         return self._pool.submit(play, spec, config)
 
     def shutdown(self) -> None:
@@ -179,24 +187,41 @@ def _worker_init(stop: Any, max_connections: int | None) -> None:
 
 
 class _Processes(Executor):
+    """``jobs`` processes, each a pool of its own, so that an episode goes to the process that
+    played the last episode of its world (`blastradius.bench.backlog`), which kept the build."""
+
+    keeps_builds = True
+
     def __init__(self, jobs: int, max_connections: int | None) -> None:
         super().__init__(jobs)
         # Spawned, not forked: a fork of a process with threads (the runner's, an agent's) can
         # inherit a held lock; a spawned worker starts clean and imports only what it needs.
         context = multiprocessing.get_context("spawn")
         self._stop = context.Event()
-        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
-                                         initargs=(self._stop, max_connections))
+        self._pools = [ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_worker_init,
+                                           initargs=(self._stop, max_connections)) for _ in range(jobs)]
+        self._last: list[Future[Stored] | None] = [None] * jobs  # each pool's latest episode
+        self._home: dict[tuple[str, str, int], int] = {}  # the pool that last played each world
 
-    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Played]:
-        return self._pool.submit(play, spec, config)
+    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Stored]:
+        world = world_of(spec)
+        idle = [i for i, last in enumerate(self._last) if last is None or last.done()]
+        # The runner keeps at most ``jobs`` in flight, so a pool is idle; should a finished
+        # episode not yet read as done, the pool waits its turn behind it.
+        pool = self._home.get(world, -1)
+        if pool not in idle:
+            pool = idle[0] if idle else len(self._home) % self.jobs
+        self._home[world] = pool
+        future = self._last[pool] = self._pools[pool].submit(play, spec, config)
+        return future
 
     def stop(self) -> None:
         super().stop()
         self._stop.set()
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Ray(Executor):
@@ -216,7 +241,7 @@ class _Ray(Executor):
         self._refs: list[Any] = []
         self._max_connections = max_connections
 
-    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Played]:
+    def submit(self, spec: EpisodeSpec, config: Any) -> Future[Stored]:
         ref = self._task.remote(spec, config, self._flag, self._max_connections)
         self._refs.append(ref)
         return ref.future()
@@ -263,7 +288,7 @@ class _AskFlag:
         self._answer = False
 
 
-def _play_remote(spec: EpisodeSpec, config: Any, flag: Any, max_connections: int | None) -> Played:
+def _play_remote(spec: EpisodeSpec, config: Any, flag: Any, max_connections: int | None) -> Stored:
     global _stop
     _stop = _AskFlag(flag)
     set_default_max_connections(max_connections)

@@ -22,14 +22,15 @@ from ..agents.base import Agent
 from ..agents.loader import ORACLES, resolve_agent
 from . import leaderboard, provenance, stats
 from .agent_thread import DEFAULT_STEP_TIMEOUT
+from .backlog import Backlog
 from .episode import EpisodeSpec, Stopped
-from .executors import EXECUTORS, Executor, Played, failed, make_executor, prime, stopping
+from .executors import EXECUTORS, Executor, failed, make_executor, prime, stopping
 from .monitor import Monitor
 from .provenance import run_info
 from .run_config import DEFAULT_AGENTS, MAX_EPISODES, RunConfig, check_levels, episodes_of, families_of
 from .sealed import Isolation, isolation, passed_env, run_fields, sealed_factory
 from .sealing import new_secret
-from .storage import SECRET_FILE, RunFolder
+from .storage import SECRET_FILE, RunFolder, Stored
 
 __all__ = ["DEFAULT_AGENTS", "DEFAULT_STEP_TIMEOUT", "MAX_EPISODES", "Execution", "Monitor", "RunConfig",
            "RunInterrupted", "RunOutcome", "Terminated", "agent_factories", "begin", "check_execution", "check_levels",
@@ -209,20 +210,21 @@ def conclude(folder: RunFolder, config: RunConfig, info: dict[str, Any], ordered
 
 def _schedule(executor: Executor, todo: list[EpisodeSpec], config: RunConfig, folder: RunFolder,
               records: dict[str, dict[str, Any]], max_cost: float | None, monitor: Monitor) -> str | None:
-    """Keep ``executor.jobs`` episodes of ``todo`` in flight, storing each as it ends; return why
-    the run stopped early (None: it did not). On Ctrl-C or SIGTERM, the episodes in flight end at
-    their agent's next call and are not recorded."""
-    pending = iter(todo)
-    running: dict[Future[Played], EpisodeSpec] = {}
+    """Keep ``executor.jobs`` episodes of ``todo`` in flight (in processes, a world at a time:
+    `Backlog`), storing each as it ends; return why the run stopped early (None: it did not). On
+    Ctrl-C or SIGTERM, the episodes in flight end at their agent's next call and are not recorded."""
+    backlog = Backlog(todo, by_world=executor.keeps_builds)
+    freed: list[EpisodeSpec | None] = [None] * executor.jobs  # the slots free, by the episode that freed each
+    running: dict[Future[Stored], EpisodeSpec] = {}
     stopped: str | None = None
     try:
         while True:
-            while stopped is None and len(running) < executor.jobs:
+            while stopped is None and freed:
                 if max_cost is not None and (over := _over_budget(records.values(), len(running), max_cost)):
                     stopped = over
                     monitor.note(over)
                     break
-                spec = next(pending, None)
+                spec = backlog.next(freed.pop())
                 if spec is None:
                     break
                 running[executor.submit(spec, config)] = spec
@@ -230,7 +232,9 @@ def _schedule(executor: Executor, todo: list[EpisodeSpec], config: RunConfig, fo
                 return stopped
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                _collect(future, running.pop(future), config, folder, records, monitor)
+                spec = running.pop(future)
+                _collect(future, spec, config, folder, records, monitor)
+                freed.append(spec)
     except BaseException:
         executor.stop()
         for future in list(running):
@@ -242,25 +246,20 @@ def _schedule(executor: Executor, todo: list[EpisodeSpec], config: RunConfig, fo
         raise
 
 
-def _collect(future: Future[Played], spec: EpisodeSpec, config: RunConfig, folder: RunFolder,
+def _collect(future: Future[Stored], spec: EpisodeSpec, config: RunConfig, folder: RunFolder,
              records: dict[str, dict[str, Any]], monitor: Monitor) -> None:
     """Store the episode ``future`` played, unless it was stopped."""
     try:
-        record, trajectory = future.result()
+        episode = future.result()
     except Stopped:
         return
     except Exception as exc:  # noqa: BLE001 - the executor lost the episode (a worker process died)
         if stopping():  # it died of the stop itself (a signal to the whole process group): play it again
             return
-        record, trajectory = failed(spec, config, f"its worker failed: {type(exc).__name__}: {exc}")
-    try:
-        folder.append_episode(record, trajectory)
-    except Exception as exc:  # noqa: BLE001 - what an agent made that cannot be stored costs its episode only
-        record, trajectory = failed(spec, config, f"the episode's record could not be stored: "
-                                                  f"{type(exc).__name__}: {exc}")
-        folder.append_episode(record, trajectory)  # made here of plain strings: only the disk can fail it
-    records[spec.key] = record
-    monitor.episode(record)
+        episode = failed(spec, config, f"its worker failed: {type(exc).__name__}: {exc}")
+    folder.append(episode)
+    records[spec.key] = episode.record
+    monitor.episode(episode.record)
 
 
 def _over_budget(records: Iterable[dict[str, Any]], running: int, max_cost: float) -> str | None:

@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 from .recordable import dumps
 
-__all__ = ["EpisodeLine", "RunFolder", "SCHEMA_VERSION", "SECRET_FILE", "episode_lines", "load_schema", "read_episodes"]
+__all__ = ["EpisodeLine", "RunFolder", "SCHEMA_VERSION", "SECRET_FILE", "Stored", "episode_lines", "load_schema",
+           "read_episodes", "stored"]
 
 SCHEMA_VERSION = 1
 SECRET_FILE = ".secret"
@@ -49,6 +50,22 @@ def _json(value: Any, max_chars: int = _FILE_CHARS, indent: int | None = None) -
     """Strict JSON of ``value``, whatever an agent put in it, bounded to ``max_chars`` with
     visible cut markers (`blastradius.bench.recordable`)."""
     return dumps(value, max_chars, _STRING_CHARS, indent)
+
+
+class Stored(NamedTuple):
+    """An episode made ready to store (`stored`): its record, the JSON of its line in
+    ``episodes.jsonl``, and that of its trajectory file."""
+
+    record: dict[str, Any]
+    line: str
+    trajectory: str
+
+
+def stored(record: dict[str, Any], trajectory: dict[str, Any]) -> Stored:
+    """``record`` and ``trajectory`` made into the text `RunFolder.append` writes. Where the
+    episode was played (a pool's process, a Ray task), so that a run's writer only writes: most of
+    what storing an episode costs is making its trajectory into JSON."""
+    return Stored(record, _json(record, _RECORD_CHARS), _json(trajectory, _TRAJECTORY_CHARS))
 
 
 class RunFolder:
@@ -91,11 +108,13 @@ class RunFolder:
 
         Both are made into text before either is written, so a failure writes neither.
         """
-        name = _file_name(record["key"])
-        text, line = _json(trajectory, _TRAJECTORY_CHARS), _json(record, _RECORD_CHARS)
-        (self.path / "trajectories" / name).write_text(text + "\n")
+        self.append(stored(record, trajectory))
+
+    def append(self, episode: Stored) -> None:
+        """Write an episode made into text by `stored`: its trajectory file, then its line."""
+        (self.path / "trajectories" / _file_name(episode.record["key"])).write_text(episode.trajectory + "\n")
         with self._appending, open(self.path / "episodes.jsonl", "a") as out:
-            out.write(line + "\n")
+            out.write(episode.line + "\n")
             out.flush()  # in the kernel now: a killed run keeps the line
             now = time.monotonic()
             if now - self._synced >= _SYNC_SECONDS:
