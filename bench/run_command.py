@@ -132,6 +132,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--output-dir", metavar="DIR", help="where the run folder is created (default: results/runs)")
     output.add_argument("--json", action="store_true", default=None, help="print only summary.json on stdout")
     output.add_argument("--quiet", action="store_true", default=None, help="no progress on stderr")
+    output.add_argument("--no-report", action="store_true", default=None,
+                        help="write no report.html into the run folder (it takes seconds for a large run; "
+                             "'blastradius report RUN_DIR' writes one later)")
     sealed = parser.add_argument_group("sealed runs")
     sealed.add_argument("--sealed", action="store_true", default=None,
                         help="the way to publishable numbers: every agent in a process of its own that sees "
@@ -252,7 +255,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     finally:
         follow.close()
-    return _report(outcome, bool(settings["json"]))
+    return _report(outcome, bool(settings["json"]), not settings["no_report"])
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -278,7 +281,7 @@ def _resume(args: argparse.Namespace) -> int:
         raise UsageError(f"--resume {args.resume}: {exc}") from None
     finally:
         follow.close()
-    return _report(outcome, bool(args.json))
+    return _report(outcome, bool(args.json), not args.no_report)
 
 
 def _execution(settings: dict[str, Any]) -> Execution:
@@ -305,8 +308,9 @@ def _resolved(config: RunConfig, execution: Execution) -> tuple[dict[str, Any], 
     return {**measured, **asdict(execution)}, agents
 
 
-def _report(outcome: RunOutcome, as_json: bool) -> int:
-    """Print the leaderboard (or summary.json) and say what kept the run from ending well."""
+def _report(outcome: RunOutcome, as_json: bool, html: bool) -> int:
+    """Print the leaderboard (or summary.json), write ``report.html`` when ``html``, and say what
+    kept the run from ending well."""
     from . import leaderboard
 
     folder = outcome.folder.path
@@ -315,7 +319,8 @@ def _report(outcome: RunOutcome, as_json: bool) -> int:
     else:
         out(leaderboard.to_markdown(outcome.summary))
         out(f"run folder: {folder}")
-    _write_report(folder, as_json)
+    if html:
+        _write_report(folder, as_json)
     if not outcome.complete:
         print(f"{PROG}: the run is incomplete: {len(outcome.episodes)} of {outcome.planned} episodes "
               f"({outcome.stopped}); finish it with: {PROG} run --resume {folder}", file=sys.stderr)

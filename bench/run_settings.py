@@ -28,9 +28,10 @@ CONFIG_DESTS = ("agent_items", "families", "difficulties", "seeds", "trials", "s
 """What a run measures: fixed once it began, so ``--resume`` takes them from its ``run.json``."""
 EXECUTION_DESTS = ("jobs", "executor", "ray_address", "max_cost", "max_connections")
 """How a run's episodes are played (`blastradius.bench.runner.Execution`): a resume may change them."""
-OUTPUT_DESTS = ("output_dir", "json", "quiet")
+OUTPUT_DESTS = ("output_dir", "json", "quiet", "no_report")
 DEFAULTS: dict[str, Any] = {"jobs": 1, "executor": "local", "seeds": (0, 1, 2, 3, 4), "trials": 1,
-                            "output_dir": "results/runs", "json": False, "quiet": False, "sealed": False,
+                            "output_dir": "results/runs", "json": False, "quiet": False, "no_report": False,
+                            "sealed": False,
                             "sealed_env": (), "families": (), "difficulties": ()}
 """The value of each option neither the command line nor the run file gives (absent: the
 library's own default, e.g. `RunConfig`'s size; no families: every built-in one)."""
@@ -40,7 +41,7 @@ RUN_FILE_KEYS = {"family": "families", "families": "families", "difficulty": "di
                  "chaos": "chaos", "step_timeout": "step_timeout", "sealed": "sealed", "sealed_env": "sealed_env",
                  "secret_file": "secret_file", "jobs": "jobs", "executor": "executor", "ray_address": "ray_address",
                  "max_cost": "max_cost", "max_connections": "max_connections", "output_dir": "output_dir",
-                 "json": "json", "quiet": "quiet"}
+                 "json": "json", "quiet": "quiet", "no_report": "no_report"}
 """A run file's keys (`blastradius.bench.run_file`) and the option each sets; a secret itself is
 never a key (a file is shared more readily than a secret should be): use ``secret_file``."""
 
@@ -96,7 +97,7 @@ def _converters() -> dict[str, Callable[[Any], Any]]:
             "jobs": _number(positive_int, (int,)), "max_connections": _number(positive_int, (int,)),
             "step_timeout": _number(positive_float, (int, float)), "max_cost": _number(positive_float, (int, float)),
             "chaos": _choice(0, 1, 2, 3), "executor": _choice(*EXECUTORS), "sealed": _boolean, "json": _boolean,
-            "quiet": _boolean, "output_dir": _text, "ray_address": _text, "secret_file": _text}
+            "quiet": _boolean, "no_report": _boolean, "output_dir": _text, "ray_address": _text, "secret_file": _text}
 
 
 def settings_of(defaults: Mapping[str, Any], from_file: Mapping[str, Any], given: Mapping[str, Any],

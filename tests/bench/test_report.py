@@ -299,3 +299,17 @@ def test_run_writes_the_report_and_json_keeps_stdout_json(tmp_path: Path, capsys
     json.loads(out)
     assert "report" not in err
     assert (_folder(tmp_path / "json") / "report.html").is_file()
+
+
+def test_no_report_on_the_command_line_or_in_a_run_file_writes_none(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "quick.toml").write_text(f'family = "{FAMILIES[0]}"\nseeds = 1\nno_report = true\n\n'
+                                         '[agents.idle]\nspec = "noop"\n')
+    for argv in (["--agent", "noop", "--family", FAMILIES[0], "--seeds", "1", "--no-report"],
+                 ["--config", str(tmp_path / "quick.toml")]):
+        output = tmp_path / f"runs{len(argv)}"
+        assert main(["run", *argv, "--quiet", "--output-dir", str(output)]) == 0
+        out = capsys.readouterr().out
+        assert "report:" not in out and "run folder:" in out
+        assert {path.name for path in _folder(output).iterdir()} >= {"episodes.jsonl", "summary.json"}
+        assert not (_folder(output) / "report.html").exists()
