@@ -19,7 +19,10 @@ reused: `blastradius.envs.builds`).
 
 The harness is costed against the env alone, on the same episodes (`harness_cost`): the
 ``careful`` agent plays each through `blastradius.bench.episode.run_episode`, then its recorded
-actions are replayed on a bare env; the harness cost is the ratio of their times.
+actions are sent again through ``run_episode`` by an agent that only replays them, and again on
+a bare env; the harness cost is the ratio of the replayed run's time to the bare env's (what the
+harness adds, with no agent's own thinking in it), and the careful agent's own run is reported
+beside it.
 
 Targets (from the issue; this command reports them, it does not fail on them): a step costs at
 most 5 CartPole steps at the default topology size, and a step at ten times that size costs at
@@ -29,6 +32,7 @@ through the harness costs at most 1.5x the env's own steps.
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import statistics
@@ -80,9 +84,13 @@ class PerfResult:
         reset_cost_in_cartpole_steps: that reset in CartPole steps (at the median CartPole rate).
         seen_reset_ms: mean wall time of a ``reset`` to a seed built before, in ms.
         seen_reset_cost_in_cartpole_steps: that reset in CartPole steps.
-        harness_cost: an episode through ``run_episode`` / the same episode on a bare env (median
-            over rounds); see the module docstring.
-        run_steps_per_s: env steps per second through ``run_episode`` (median over rounds).
+        harness_cost: an episode through ``run_episode``, its recorded actions sent by an agent
+            that only replays them / the same episode on a bare env (median over rounds); see the
+            module docstring.
+        run_steps_per_s: env steps per second through ``run_episode``, the actions replayed
+            (median over rounds).
+        harness_cost_with_agent: as ``harness_cost``, the careful agent choosing each action
+            (its own parsing and planning included).
         tool_mix: tool name -> timed steps that called it.
         action_errors: timed steps whose observation was an error (the reference should make none).
         unfinished: episodes whose whole reference ran without ending the episode (should be 0).
@@ -110,6 +118,7 @@ class PerfResult:
     seen_reset_cost_in_cartpole_steps: float = 0.0
     harness_cost: float = 0.0
     run_steps_per_s: float = 0.0
+    harness_cost_with_agent: float = 0.0
 
 
 def cartpole_rate(steps: int, seed: int = 0) -> float:
@@ -233,17 +242,35 @@ class _Replay:
 class HarnessCost(NamedTuple):
     """The same episodes through ``run_episode`` and on a bare env (medians over rounds)."""
 
-    ratio: float  # run_episode's time / the bare env's
-    run_steps_per_s: float  # env steps per second through run_episode
+    ratio: float  # run_episode's time, its agent sending recorded actions / the bare env's
+    run_steps_per_s: float  # env steps per second through run_episode, recorded actions sent
+    with_agent_ratio: float  # the same, the careful agent deciding each action itself
+
+
+class _Replayer:
+    """An agent that sends the actions it was given, in order: the harness's cost without any
+    agent's own (the careful agent parses every observation)."""
+
+    def __init__(self, actions: list[Any]) -> None:
+        self._actions = iter(actions)
+
+    def reset(self, briefing: Any) -> None:
+        del briefing
+
+    def act(self, observation: str) -> Any:
+        del observation
+        return next(self._actions)
 
 
 def harness_cost(episodes: int, size: int, seed: int = 0, rounds: int = ROUNDS) -> HarnessCost:
     """Time ``episodes`` episodes of the ``careful`` agent through ``run_episode`` (its thread,
-    bounded copies, records, scores), and their recorded actions again on a bare env (reset,
-    then ``env.step`` after ``env.step``, the last one scoring), in ``rounds`` blocks.
+    bounded copies, records, scores): played by the agent itself, and with its recorded actions
+    sent back by an agent that only replays them; then those actions again on a bare env (reset,
+    then ``env.step`` after ``env.step``, the last one scoring), in ``rounds`` blocks. The harness
+    cost is the replayed run's time over the bare env's; the agent's own time is reported apart.
 
     The episodes cycle through the families and their difficulties, seeds from ``seed``, chaos
-    off; each is built once before it is timed, so both start from a build already made.
+    off; each is built once before it is timed, so all three start from a build already made.
     """
     from ..agents.loader import resolve_agent
     from ..envs import FAMILIES, BlastRadiusEnv
@@ -254,31 +281,37 @@ def harness_cost(episodes: int, size: int, seed: int = 0, rounds: int = ROUNDS) 
         raise ValueError(f"episodes must be positive, got {episodes}")
     make_agent = resolve_agent("careful", {})
     envs = [BlastRadiusEnv(family=family, size=size, chaos=0) for family in FAMILIES.values()]
-    ratios, rates = [], []
+    ratios, agent_ratios, rates = [], [], []
     index = 0
     for block in _split(episodes, rounds):
-        run_ns = bare_ns = steps = 0
+        agent_ns = run_ns = bare_ns = steps = 0
         for _ in range(block):
             env = envs[index % len(envs)]
             levels = env.family.difficulties
             options = {"difficulty": levels[(index // len(envs)) % len(levels)].name}
             spec = EpisodeSpec(env.family.id, options["difficulty"], seed + index, 0, "careful")
             index += 1
-            env.reset(seed=spec.seed, options=options)  # untimed: the build both reuse
+            env.reset(seed=spec.seed, options=options)  # untimed: the build all three reuse
             start = perf_counter_ns()
             played = run_episode(spec, env.family, make_agent, size, 0, DEFAULT_STEP_TIMEOUT)
             middle = perf_counter_ns()
+            actions = [step["action"] for step in played.trajectory["steps"]]
+            replayed = run_episode(spec, env.family, functools.partial(_Replayer, actions), size, 0,
+                                   DEFAULT_STEP_TIMEOUT)
+            replay_end = perf_counter_ns()
             env.reset(seed=spec.seed, options=options)
-            for step in played.trajectory["steps"]:
-                env.step(step["action"])
-            bare_ns += perf_counter_ns() - middle
-            run_ns += middle - start
-            steps += played.record["steps"]
+            for action in actions:
+                env.step(action)
+            bare_ns += perf_counter_ns() - replay_end
+            agent_ns += middle - start
+            run_ns += replay_end - middle
+            steps += replayed.record["steps"]
         ratios.append(run_ns / max(bare_ns, 1))
+        agent_ratios.append(agent_ns / max(bare_ns, 1))
         rates.append(steps * 1e9 / max(run_ns, 1))
     for env in envs:
         env.close()
-    return HarnessCost(statistics.median(ratios), statistics.median(rates))
+    return HarnessCost(statistics.median(ratios), statistics.median(rates), statistics.median(agent_ratios))
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -330,6 +363,7 @@ def measure(steps: int, size: int, seed: int = 0, rounds: int = ROUNDS) -> PerfR
         seen_reset_cost_in_cartpole_steps=seen_reset_ms * cp_rate / 1e3,
         harness_cost=harness.ratio,
         run_steps_per_s=harness.run_steps_per_s,
+        harness_cost_with_agent=harness.with_agent_ratio,
     )
 
 
@@ -409,9 +443,10 @@ def run_cli(steps: int = 20000, as_json: bool = False, scales: list[float] | Non
         print(f"at {name}: a reset takes {r.reset_ms_per_episode:.2f} ms ({r.reset_cost_in_cartpole_steps:.0f} "
               f"CartPole steps) with a new seed, {r.seen_reset_ms:.2f} ms ({r.seen_reset_cost_in_cartpole_steps:.0f}) "
               "with a seed built before")
-        print(f"at {name}: the harness costs {r.harness_cost:.2f}x the bare env: the careful agent's episodes "
-              f"run {r.run_steps_per_s:,.0f} env steps/s through run_episode, "
-              f"{r.run_steps_per_s * r.harness_cost:,.0f} replayed bare")
+        print(f"at {name}: the harness costs {r.harness_cost:.2f}x the bare env: the careful agent's recorded "
+              f"episodes run {r.run_steps_per_s:,.0f} env steps/s through run_episode, "
+              f"{r.run_steps_per_s * r.harness_cost:,.0f} replayed bare; played by the agent itself, "
+              f"{r.harness_cost_with_agent:.2f}x (its own thinking included)")
     for scale, r in results:
         mix = ", ".join(f"{name} {count / r.steps:.0%}" for name, count in r.tool_mix.items())
         print(f"tool mix at {_scale_name(scale)} ({r.episodes} episodes): {mix}")

@@ -11,7 +11,7 @@ _RESULT_KEYS = {
     "scale", "size", "resources", "steps", "episodes", "rounds", "blastradius_steps_per_s",
     "cartpole_steps_per_s", "cost_in_cartpole_steps", "reset_ms_per_episode", "tool_mix",
     "action_errors", "unfinished", "end_step_ms", "other_step_us", "reset_cost_in_cartpole_steps", "seen_reset_ms",
-    "seen_reset_cost_in_cartpole_steps", "harness_cost", "run_steps_per_s",
+    "seen_reset_cost_in_cartpole_steps", "harness_cost", "run_steps_per_s", "harness_cost_with_agent",
 }
 
 
@@ -40,7 +40,7 @@ def test_cli_json_parses_and_has_the_documented_keys(capsys):
     assert result["action_errors"] == 0
     assert result["unfinished"] == 0
     assert result["blastradius_steps_per_s"] > 0 and result["cartpole_steps_per_s"] > 0
-    assert result["harness_cost"] > 0 and result["run_steps_per_s"] > 0
+    assert result["harness_cost"] > 0 and result["run_steps_per_s"] > 0 and result["harness_cost_with_agent"] > 0
     assert result["seen_reset_ms"] > 0 and result["reset_cost_in_cartpole_steps"] > 0
     assert {"max_reset_ms_at_default_size", "max_harness_cost"} <= set(report["targets"])
 
@@ -63,3 +63,21 @@ def test_measure_times_exactly_the_steps_asked_for():
     assert result.steps == sum(result.tool_mix.values()) == 7
     assert result.rounds == 5
     assert result.cost_in_cartpole_steps > 0
+
+
+def test_the_harness_is_timed_on_the_very_episode_the_agent_played() -> None:
+    """The replaying agent that times the harness alone plays what the careful agent played:
+    the same steps, observations and score, so the two times compare like with like."""
+    import functools
+
+    from blastradius.agents.loader import resolve_agent
+    from blastradius.bench.episode import EpisodeSpec, run_episode
+    from blastradius.envs import FAMILIES
+
+    for family in list(FAMILIES.values())[:3]:
+        spec = EpisodeSpec(family.id, family.default_difficulty, 4, 0, "careful")
+        played = run_episode(spec, family, resolve_agent("careful", {}), 30, 0)
+        actions = [step["action"] for step in played.trajectory["steps"]]
+        replayed = run_episode(spec, family, functools.partial(perf._Replayer, actions), 30, 0)
+        assert replayed.trajectory["steps"] == played.trajectory["steps"]
+        assert replayed.record["score"] == played.record["score"]
