@@ -157,7 +157,7 @@ class _Builder:
             rid = self.random_id(prefix)
         low, high = cost
         self.world.add(Resource(rid, name, kind, env, region, owner,
-                                float(self.draws.integers(low, high + 1)), criticality, dict(attrs)))
+                                float(self.draws.integers(low, high + 1)), criticality, attrs))
         return rid
 
     def edge(self, consumer: str, provider: str, kind: str, hard: bool = True, period: int = 1) -> None:
