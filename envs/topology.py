@@ -198,7 +198,8 @@ def generate(rng: np.random.Generator, size: int = DEFAULT_SIZE, policies: Polic
 
 
 def _names(rng: np.random.Generator, count: int) -> list[str]:
-    names = [str(name) for name in rng.permutation(_PRODUCTS)]
+    # The same draws as ``rng.permutation(_PRODUCTS)``, which would make an array of the names first.
+    names = [_PRODUCTS[i] for i in rng.permutation(len(_PRODUCTS)).tolist()]
     # Past the word list, names repeat with a numeric suffix: unique, still readable.
     return [names[i % len(names)] + (f"-{i // len(names) + 1}" if i >= len(names) else "")
             for i in range(count)]
