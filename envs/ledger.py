@@ -46,6 +46,11 @@ class HealthPoint(NamedTuple):
     health: str
 
 
+# What `HealthPoint(...)` returns, without the Python function a NamedTuple's ``__new__`` is: a
+# world records a point per resource when it starts, and another whenever a health changes.
+_new_tuple = tuple.__new__
+
+
 class CallRecord(NamedTuple):
     """One step of the agent: what it sent, what it got back, what it changed."""
 
@@ -97,7 +102,7 @@ class Ledger:
         self._touched.add(change.resource)
 
     def record_health(self, time: int, resource: str, health: str) -> None:
-        point = HealthPoint(time, resource, health)
+        point = _new_tuple(HealthPoint, (time, resource, health))
         self.health.append(point)
         timeline = self._timelines[resource] = (*self._timelines.get(resource, ()), point)
         if len(timeline) > 1:

@@ -30,7 +30,7 @@ import numpy as np
 from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..topology import generate, unique_id
+from ..topology import generate, pick, unique_id
 from ..world import World
 from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
@@ -57,10 +57,11 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     opaque = difficulty == "owner"
     keys = {app: f"marketplace:{int(rng.integers(10000, 100000))}" if opaque else app
             for app in (slug, *_OTHER_APPS)}
-    region = str(rng.choice(["us-east-1", "eu-west-1", "ap-south-1"]))
+    region = pick(rng, ["us-east-1", "eu-west-1", "ap-south-1"])
     n_listed = int(rng.integers(3, 7))
     n_via_install = 2 if difficulty == "mixed" else 0
-    customers = [str(name) for name in rng.permutation(_CUSTOMERS)[:n_listed + n_via_install + 2]]
+    # The same draws as a permutation of the names, without an array of them.
+    customers = [_CUSTOMERS[i] for i in rng.permutation(len(_CUSTOMERS))[:n_listed + n_via_install + 2].tolist()]
 
     def site(customer: str, retired: bool) -> tuple[str, list[str]]:
         """A customer site with its URL, backup and app installations; (its id, its installs)."""

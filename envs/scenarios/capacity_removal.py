@@ -31,7 +31,7 @@ from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..rules import watch_capacity_floor
-from ..topology import generate, unique_id
+from ..topology import generate, pick, unique_id
 from ..world import DAY, World
 from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
@@ -44,7 +44,7 @@ _SHORT = {"us-east-1": "use1", "eu-west-1": "euw1", "ap-south-1": "aps1"}
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     topology = generate(rng, size, Policies())
     world = topology.world
-    region = str(rng.choice(sorted(_SHORT)))
+    region = pick(rng, sorted(_SHORT))
     owner = "team-objstore"
     safe = int(rng.integers(3, 9))          # servers that can go
     asked = safe + int(rng.integers(3, 11))  # servers the playbook asks for

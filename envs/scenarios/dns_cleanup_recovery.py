@@ -34,7 +34,7 @@ from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..rules import watch_backlog, watch_reconnect_herd
-from ..topology import generate, unique_id
+from ..topology import generate, pick, unique_id
 from ..world import World, clock
 from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
@@ -51,7 +51,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     # An incident: the on-call engineer acts without waiting for change approvals.
     topology = generate(rng, size, Policies(approval_envs=frozenset()))
     world = topology.world
-    region = str(rng.choice(sorted(_SHORT)))
+    region = pick(rng, sorted(_SHORT))
     owner = "team-datastore"
 
     def add(prefix: str, name: str, kind: str, criticality: float, **attrs: object) -> str:
@@ -61,7 +61,8 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
         return rid
 
     # Three clusters, listed by name: which one is current is drawn apart from the listing order.
-    roles = [str(x) for x in rng.permutation(["current", "retired", "building"])]
+    roles = ["current", "retired", "building"]
+    roles = [roles[i] for i in rng.permutation(len(roles)).tolist()]  # a permutation's draws, without an array of names
     databases = {role: add("db", f"kvstore-{_SHORT[region]}-{letter}", "database", 1.0 if role == "current" else 0.6,
                            records=int(rng.integers(200, 900)) * 1000, engine="kvstore")
                  for letter, role in zip("abc", roles, strict=True)}
@@ -105,7 +106,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
             world.log(client, "crash loop: restarting in 300s (back-off)", attempt + 1)
     world.log(record, f"record emptied at {clock(began)} by plan clean-up (dns-enactor)", began)
     limit = int(rng.integers(2, 4))
-    window = int(rng.choice([15, 20, 30]))
+    window = pick(rng, [15, 20, 30])
     collapse = int(rng.integers(240, 420))
     watch_reconnect_herd(world, record, clients, limit, window, collapse)
     inflow, drain = int(rng.integers(100, 200)), int(rng.integers(800, 1200))

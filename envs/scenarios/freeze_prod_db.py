@@ -27,7 +27,7 @@ from ..evidence import report_names
 from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..topology import generate, random_id
+from ..topology import generate, pick, random_id
 from ..world import World
 from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
@@ -39,7 +39,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     world = topology.world
     stack = topology.pick_stack(rng)
     db, replica, api, web = stack["db"], stack["replica"], stack["api"], stack["frontend"]
-    table = str(rng.choice(["contacts", "accounts", "customers", "companies"]))
+    table = pick(rng, ["contacts", "accounts", "customers", "companies"])
     records = world.resources[db].attrs["records"]
     catch_up = int(rng.integers(60, 150)) if difficulty != "owner" else int(rng.integers(120, 240))
 

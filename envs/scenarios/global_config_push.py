@@ -34,7 +34,7 @@ from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
 from ..rules import effective, watch_config_sync
-from ..topology import generate, unique_id
+from ..topology import generate, pick, unique_id
 from ..world import World
 from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
@@ -48,15 +48,16 @@ _OWNER = "team-edge"
 def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     topology = generate(rng, size, Policies())
     world = topology.world
-    picked = [str(region) for region in rng.permutation(_REGIONS)[: int(rng.integers(5, 7))]]
+    # The same draws as a permutation of the names, without an array of them.
+    picked = [_REGIONS[i] for i in rng.permutation(len(_REGIONS))[: int(rng.integers(5, 7))].tolist()]
     canary, customers = picked[0], picked[1:]
-    key = str(rng.choice(_RULES))
+    key = pick(rng, _RULES)
     minor = int(rng.integers(30, 60))
     below = f"v2.{minor}"
     olds = [f"v2.{minor - k}" for k in sorted(rng.choice(np.arange(1, 8), size=2, replace=False), reverse=True)]
     news = [f"v2.{minor + k}" for k in sorted(rng.choice(np.arange(0, 6), size=2, replace=False))]
     affected = set(rng.choice(customers, size=int(rng.integers(1, 3)), replace=False).tolist())
-    version = {region: str(rng.choice(olds if region in affected else news)) for region in customers}
+    version = {region: pick(rng, olds if region in affected else news) for region in customers}
     fleet = sorted(set(version.values()), key=lambda v: int(v.split(".")[1]))
     canary_versions = fleet if difficulty in ("declared", "telemetry") else [v for v in fleet if v not in olds]
     releases = tuple(sorted({*olds, *news}, key=lambda v: int(v.split(".")[1])))  # deploy can upgrade to these

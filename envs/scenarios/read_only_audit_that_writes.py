@@ -52,7 +52,7 @@ from ..policies import Policies
 from ..resources import Edge, Resource, capacity
 from ..rules import ONSITE_RESTORE
 from ..toolbox import acting_on, record_policy, tool
-from ..topology import generate, unique_id
+from ..topology import generate, pick, unique_id
 from ..world import DAY, World, clock
 from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
@@ -153,7 +153,7 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     world = topology.world
     links = int(rng.integers(16, 41))
     safe = int(rng.integers(links // 3, links // 2 + 1))
-    name = str(rng.choice(["global-backbone", "core-backbone", "backbone-wan"]))
+    name = pick(rng, ["global-backbone", "core-backbone", "backbone-wan"])
     net = world.add(Resource(unique_id(rng, world, "net"), name, "network", "prod", "global", _OWNER,
                              float(rng.integers(20000, 60000)), 1.0, {"links": links, "safe_minimum": safe})).id
     # Every DNS record is served over the backbone: the name servers withdraw when it is gone.

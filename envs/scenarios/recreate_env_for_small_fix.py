@@ -21,7 +21,7 @@ import numpy as np
 from ..owners import fact
 from ..policies import Policies
 from ..resources import Edge, Resource
-from ..topology import generate, random_id
+from ..topology import generate, pick, random_id
 from ..world import DAY, World
 from .base import Check, Difficulty, Family, Incident, Scenario, step_budget_for, tool_call
 
@@ -35,8 +35,8 @@ def build(rng: np.random.Generator, difficulty: str, size: int) -> Scenario:
     world = topology.world
     stack = topology.pick_stack(rng)
     api, web, config = stack["api"], stack["frontend"], stack["config"]
-    wanted = int(rng.choice([4000, 5000, 6000, 8000]))
-    drifted = int(rng.choice([1000, 1500, 2000]))
+    wanted = pick(rng, [4000, 5000, 6000, 8000])
+    drifted = pick(rng, [1000, 1500, 2000])
     world.preset(config, settings={**world.resources[config].attrs["settings"], _KEY: drifted})
 
     # The API reads its settings through an edge whose visibility is the difficulty.

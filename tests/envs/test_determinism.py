@@ -189,3 +189,28 @@ def test_snapshot_ids_never_collide() -> None:
     (made,) = set(world.resources) - before
     assert made != taken and made.startswith("bk-") and made in outcome.observation
     assert world.resources[made].attrs["source"] == store
+
+
+@pytest.mark.parametrize("size", [10, 30, 200])
+def test_topology_is_the_same_whatever_bounds_it_expects(size: int) -> None:
+    """A topology draws its integers in one call from the bounds the last one drew
+    (`topology._Draws`): any other expectation (a taken id drawn again, a size never built)
+    costs more, but builds the same world and leaves the generator in the same state."""
+    from blastradius.envs import topology
+
+    def built(seed: int) -> str:
+        rng = np.random.default_rng(seed)
+        world = topology.generate(rng, size).world
+        return repr(([(r.id, r.monthly_cost, r.attrs) for r in world.resources.values()],
+                     list(world._graph.providers.items()), rng.bit_generator.state, rng.random()))
+
+    n_stacks = max(1, round((size - 4) / 14))
+    drawn_one_by_one = []
+    for seed in range(3):
+        topology._BOUNDS.pop(n_stacks, None)
+        drawn_one_by_one.append(built(seed))
+    learnt = topology._BOUNDS[n_stacks]
+    for expected in ((), learnt, learnt[:-1], learnt[:7], (*learnt, (0, 5)), ((0, 2), *learnt)):
+        for seed in range(3):
+            topology._BOUNDS[n_stacks] = expected
+            assert built(seed) == drawn_one_by_one[seed]
