@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from ..evidence import Evidence
 from ..toolbox import Toolbox
@@ -143,11 +143,42 @@ class _Verbs(NamedTuple):
     told: re.Pattern[str]
 
 
+_Trie: TypeAlias = dict[str, "_Trie"]  # a character -> the words' rest; "" marks where a word ends
+
+
 def _alternation(words: set[str]) -> re.Pattern[str]:
-    """Any of ``words`` as a whole word, longest first; ASCII case folding only: with Unicode's,
-    "ſ" would match "s" and name no word of the table."""
-    ordered = sorted(words, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(word) for word in ordered) + r")\b", re.IGNORECASE | re.ASCII)
+    """Any of ``words`` as a whole word, longest first, in text `_folded` as the words are.
+
+    A trie, not a list of words: an alternation of 300 words is tried word by word at every
+    position of a text, a trie's branches differ by their first character and fail at once. Its
+    longer branches are tried before a word ends there, so the longest word that a word boundary
+    follows still wins. ASCII case folding only: with Unicode's, "ſ" would match "s" and name no
+    word of the table."""
+    tree: _Trie = {}
+    for word in words:
+        node = tree
+        for char in _folded(word):
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return re.compile(r"\b" + _branches(tree) + r"\b", re.ASCII)
+
+
+def _branches(node: _Trie) -> str:
+    """The regex of a trie's node: each branch, then (optionally) the word that ends there."""
+    branches = [re.escape(char) + _branches(child) for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    if len(branches) == 1 and "" not in node:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")" + ("?" if "" in node else "")
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _folded(text: str) -> str:
+    """``text`` with ASCII letters in lower case, as the verbs' tries match it: every offset kept."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def _plurals(noun: str) -> tuple[str, ...]:
@@ -222,7 +253,7 @@ def _acts(clause: str, evidence: Evidence, antecedent: list[tuple[str, ...]]) ->
         return statements
     done = 0  # where the last act read ends: "I did X and did Y" shares its subject
     table = _verbs(evidence.toolbox)
-    for verb in table.pattern.finditer(clause):
+    for verb in table.pattern.finditer(_folded(clause)):
         tools = table.tools_of.get(verb.group(0).lower(), ())
         before = clause[: verb.start()]
         if _PASSIVE.search(before) and any(tool in table.guards for tool in tools):
@@ -270,7 +301,7 @@ def told_harm(text: str, evidence: Evidence) -> set[str]:
     told: set[str] = set()
     act = _verbs(evidence.toolbox).told
     for sentence in _told_sentences(text):
-        if _HARM_WORDS.search(sentence) or act.search(sentence):
+        if _HARM_WORDS.search(sentence) or act.search(_folded(sentence)):
             told |= set(evidence.mentioned(sentence))
     return told
 
@@ -351,7 +382,7 @@ def _aside(at: int, asides: list[tuple[int, int]]) -> tuple[int, int] | None:
 
 def _act_words(sentence: str, table: _Verbs) -> list[re.Match[str]]:
     """The verbs and nouns of acts in ``sentence`` that nothing right before negates."""
-    return [word for word in table.told.finditer(sentence)
+    return [word for word in table.told.finditer(_folded(sentence))
             if not _NEGATED.search(sentence[max(0, word.start() - 24): word.start()])]
 
 
