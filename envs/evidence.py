@@ -10,12 +10,13 @@ of its forms, and the agent had seen X".
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from .ledger import CallRecord
 from .toolbox import toolbox_of
@@ -74,6 +75,61 @@ def _canonical(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:.6g}"
 
 
+# A few hundred answers: the agents of one seed, played one after another (an answer of a large
+# world's can be long, and the cache holds it).
+@functools.lru_cache(maxsize=256)
+def _numbers_shown(text: str) -> frozenset[str]:
+    """The numbers of one text the agent was shown, clock stamps aside. Read a text at a time (a
+    line break between two is where a number or a stamp ends and none starts), and once: the
+    agents of one seed are shown many of the same answers."""
+    return frozenset(numbers_in(_CLOCK.sub(" ", text)))
+
+
+def _name(alias: Any) -> str | None:
+    """A resource's name as `_names_of` reads it: a string that is not empty, else None."""
+    return alias if isinstance(alias, str) and alias else None
+
+
+class _Names(NamedTuple):
+    """How the resources of a world are named."""
+
+    # Every form a resource is named by (lower case) -> the ids it may mean. Names are not unique
+    # (a secret has one name in each environment): an id names only itself.
+    aliases: dict[str, tuple[str, ...]]
+    # The names that are not plain tokens (a custom family's "orders db"), as a pattern, or None:
+    # plain tokens are found by one scan and a dictionary look-up, not a regex of names.
+    other_forms: re.Pattern[str] | None
+    forms: dict[str, list[str]]  # an id -> every form it is named by, in the order of ``aliases``
+
+
+@functools.lru_cache(maxsize=64)
+def _names_of(named_by: tuple[tuple[str, str | None, str | None], ...]) -> _Names:
+    """How resources named as ``named_by`` says (id, name, DNS name) are named: made once per
+    build, not once per episode."""
+    aliases: dict[str, list[str]] = {}
+    for rid, *names in named_by:
+        for alias in names:
+            if alias is not None:
+                aliases.setdefault(alias.lower(), []).append(rid)
+    named = {alias: tuple(ids) for alias, ids in aliases.items()}
+    named.update({rid.lower(): (rid,) for rid, _, _ in named_by})
+    forms: dict[str, list[str]] = {}
+    for alias, ids in named.items():
+        for rid in dict.fromkeys(ids):
+            forms.setdefault(rid, []).append(alias)
+    others = sorted((form for form in named if not _TOKEN.fullmatch(form)), key=len, reverse=True)
+    if not others:
+        return _Names(named, None, forms)
+    return _Names(named, re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(form) for form in others)
+                                    + r")(?![\w-]|\.\w)", re.IGNORECASE | re.ASCII), forms)
+
+
+@functools.lru_cache(maxsize=16)
+def _any_word(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``words`` as a whole word (made once per list, not once per question)."""
+    return re.compile(r"\b(?:" + "|".join(re.escape(word) for word in words) + r")\b")
+
+
 def finish_body(world: World) -> tuple[str, dict[str, Any]]:
     """How the episode ended (``report``, ``escalate`` or ``none``) and the finish's fields."""
     kind, body = world.session.finish or ("none", {})
@@ -98,27 +154,11 @@ class Evidence:
     # -- naming ----------------------------------------------------------------------------
 
     @cached_property
-    def _aliases(self) -> dict[str, tuple[str, ...]]:
-        """Every form a resource is named by (lower case) -> the ids it may mean. Names are not
-        unique (a secret has one name in each environment): an id names only itself."""
-        aliases: dict[str, list[str]] = {}
-        for rid, res in self.world.resources.items():
-            for alias in (res.name, res.attrs.get("fqdn")):
-                if isinstance(alias, str) and alias:
-                    aliases.setdefault(alias.lower(), []).append(rid)
-        named = {alias: tuple(ids) for alias, ids in aliases.items()}
-        named.update({rid.lower(): (rid,) for rid in self.world.resources})
-        return named
-
-    @cached_property
-    def _other_forms(self) -> re.Pattern[str] | None:
-        """The names that are not plain tokens (a custom family's "orders db"), as a pattern, or
-        None: plain tokens are found by one scan and a dictionary look-up, not a regex of names."""
-        forms = sorted((form for form in self._aliases if not _TOKEN.fullmatch(form)), key=len, reverse=True)
-        if not forms:
-            return None
-        return re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(form) for form in forms) + r")(?![\w-]|\.\w)",
-                          re.IGNORECASE | re.ASCII)
+    def _names(self) -> _Names:
+        """How the resources are named, from each one's id, name and DNS name (shared by the
+        episodes of a build whose resources are named alike, and not to be changed)."""
+        return _names_of(tuple((rid, _name(res.name), _name(res.attrs.get("fqdn")))
+                               for rid, res in self.world.resources.items()))
 
     def _spans(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
         """Every mention in ``text``: (start, end, the ids it may mean). Whole tokens only:
@@ -129,7 +169,7 @@ class Evidence:
         found = self._found.get(text)
         if found is not None:
             return found
-        aliases, found = self._aliases, []
+        aliases, other_forms, found = self._names.aliases, self._names.other_forms, []
         # Lower case keeps every offset of ASCII text (every observation): lowered once, not a token at a time.
         plain = text.isascii()
         for match in _TOKEN.finditer(text.lower() if plain else text):
@@ -138,8 +178,8 @@ class Evidence:
             if ids is not None:
                 start = match.start()
                 found.append((start, start + len(token), ids))
-        if self._other_forms is not None:
-            found += [(m.start(), m.end(), ids) for m in self._other_forms.finditer(text)
+        if other_forms is not None:
+            found += [(m.start(), m.end(), ids) for m in other_forms.finditer(text)
                       if (ids := aliases.get(m.group(0).lower())) is not None]
             found.sort()
         self._found[text] = found
@@ -149,7 +189,7 @@ class Evidence:
         """The ids a reference may mean (an id, a name or a DNS name, any case); empty if none."""
         if not isinstance(reference, str):
             return ()
-        exact = self._aliases.get(reference.strip().strip("'\"`").lower())
+        exact = self._names.aliases.get(reference.strip().strip("'\"`").lower())
         if exact is not None:
             return exact
         # "orders-db (db-1a2b3c)", "the bucket chat-exports": the resources the text names, when
@@ -182,7 +222,7 @@ class Evidence:
 
     def forms(self, rid: str) -> list[str]:
         """Every name ``rid`` goes by (id, name, DNS name)."""
-        return [alias for alias, ids in self._aliases.items() if rid in ids]
+        return list(self._names.forms.get(rid, ()))
 
     # -- what the agent did ----------------------------------------------------------------
 
@@ -260,7 +300,7 @@ class Evidence:
     def saw_state(self, rid: str, words: Sequence[str] = BAD_STATE, since: int | None = None) -> CallRecord | None:
         """The first call at or after minute ``since`` whose observation showed ``rid`` on a line
         with one of ``words`` (whole words), or None."""
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(word) for word in words) + r")\b")
+        pattern = _any_word(tuple(words))
         for call in self.calls:
             if since is not None and call.end < since:
                 continue
@@ -280,8 +320,7 @@ class Evidence:
     def numbers_seen(self) -> set[str]:
         """Every number the agent was shown, clock stamps aside: a month of log lines stamps every
         minute from 0 to 59, which would make any small figure look shown."""
-        # Read as one text: a line break between two is where a number ends and none starts.
-        return numbers_in(_CLOCK.sub(" ", "\n".join([self.briefing, *(call.observation for call in self.calls)])))
+        return set().union(*map(_numbers_shown, [self.briefing, *(call.observation for call in self.calls)]))
 
     @cached_property
     def ids_seen(self) -> set[str]:
@@ -292,14 +331,15 @@ class Evidence:
     def invented_ids(self, text: str) -> list[str]:
         """Id-shaped tokens in ``text`` that name no resource and that the agent was never shown."""
         return [token for token in dict.fromkeys(ID_SHAPE.findall(text))
-                if token.lower() not in self._aliases and token not in self.ids_seen]
+                if token.lower() not in self._names.aliases and token not in self.ids_seen]
 
     def excerpt(self, call: CallRecord, rid: str | None = None, width: int = 120) -> str:
         """Where the evidence is: the call and its observation's line about ``rid`` (or its first)."""
         lines = call.observation.splitlines()[1:] or [""]
         if rid is not None:
             forms = [form.lower() for form in self.forms(rid)]
-            lines = [line for line in lines if any(form in line.lower() for form in forms)] or lines
+            lines = [line for line, lowered in zip(lines, map(str.lower, lines), strict=True)
+                     if any(form in lowered for form in forms)] or lines
         text = " ".join(lines[0].split())
         text = text if len(text) <= width else text[: width - 3] + "..."
         return f"call {call.index} {call.name}: {text!r}"
