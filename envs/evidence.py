@@ -29,6 +29,8 @@ ID_SHAPE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*-(?=[0-9a-f]*[0-9])[0-9a-f]{6,1
 """What a resource id looks like (a prefix, a dash, hex with a digit): a token of this shape that
 names nothing and that the agent was never shown is an invented id."""
 _TOKEN = re.compile(r"\w[\w.-]*")
+_NAME_TOKEN = re.compile(r"\w(?:[\w.-]*\w)?")  # a token without its trailing dots and dashes (a full stop)
+_SPANS_KEPT = 2048  # texts whose `Evidence._spans` a build keeps: the answers of a seed's episodes
 _CLOCK = re.compile(r"\bday \d+ \d\d:\d\d\b")  # a simulated time, as `blastradius.envs.world.clock` writes it
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\d])")
 IMPAIRED = ("down", "degraded", "unhealthy", "failing", "unreachable", "unavailable", "crashed", "overloaded")
@@ -100,9 +102,10 @@ class _Names(NamedTuple):
     # plain tokens are found by one scan and a dictionary look-up, not a regex of names.
     other_forms: re.Pattern[str] | None
     forms: dict[str, list[str]]  # an id -> every form it is named by, in the order of ``aliases``
+    spans: dict[str, list[tuple[int, int, tuple[str, ...]]]]  # a text -> its `Evidence._spans`
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _names_of(named_by: tuple[tuple[str, str | None, str | None], ...]) -> _Names:
     """How resources named as ``named_by`` says (id, name, DNS name) are named: made once per
     build, not once per episode."""
@@ -119,9 +122,9 @@ def _names_of(named_by: tuple[tuple[str, str | None, str | None], ...]) -> _Name
             forms.setdefault(rid, []).append(alias)
     others = sorted((form for form in named if not _TOKEN.fullmatch(form)), key=len, reverse=True)
     if not others:
-        return _Names(named, None, forms)
+        return _Names(named, None, forms, {})
     return _Names(named, re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(form) for form in others)
-                                    + r")(?![\w-]|\.\w)", re.IGNORECASE | re.ASCII), forms)
+                                    + r")(?![\w-]|\.\w)", re.IGNORECASE | re.ASCII), forms, {})
 
 
 @functools.lru_cache(maxsize=16)
@@ -146,7 +149,6 @@ class Evidence:
         self.calls: Sequence[CallRecord] = world.ledger.calls
         # A call counts as done if it worked, or if it changed something before failing (a timeout).
         self.effective = [call for call in self.calls if not call.error or call.changes]
-        self._found: dict[str, list[tuple[int, int, tuple[str, ...]]]] = {}  # text -> its `_spans`
         self._shown_lines: dict[int, list[tuple[str, frozenset[str]]]] = {}  # call index -> its `_shown`
         self._shown_ids: dict[int, frozenset[str]] = {}  # call index -> its `shown_by`
         self._named: dict[int, set[str]] = {}  # call index -> its `named`
@@ -164,25 +166,26 @@ class Evidence:
         """Every mention in ``text``: (start, end, the ids it may mean). Whole tokens only:
         "orders-db" is not named by "orders-db-replica" or "orders-db.internal".
 
-        Found once per text (the briefing and a report's lines are read again and again); the
-        list is shared, not to be changed."""
-        found = self._found.get(text)
+        Found once per text and build (the briefing, the answers of a seed and a report's lines
+        are read again and again); the list is shared, not to be changed."""
+        names = self._names
+        found = names.spans.get(text)
         if found is not None:
             return found
-        aliases, other_forms, found = self._names.aliases, self._names.other_forms, []
+        aliases, found = names.aliases, []
         # Lower case keeps every offset of ASCII text (every observation): lowered once, not a token at a time.
         plain = text.isascii()
-        for match in _TOKEN.finditer(text.lower() if plain else text):
-            token = match.group().rstrip(".-")  # a sentence's full stop is not part of a name
-            ids = aliases.get(token if plain else token.lower())
+        for match in _NAME_TOKEN.finditer(text.lower() if plain else text):
+            ids = aliases.get(match.group() if plain else match.group().lower())
             if ids is not None:
-                start = match.start()
-                found.append((start, start + len(token), ids))
-        if other_forms is not None:
-            found += [(m.start(), m.end(), ids) for m in other_forms.finditer(text)
+                found.append((match.start(), match.end(), ids))
+        if names.other_forms is not None:
+            found += [(m.start(), m.end(), ids) for m in names.other_forms.finditer(text)
                       if (ids := aliases.get(m.group(0).lower())) is not None]
             found.sort()
-        self._found[text] = found
+        if len(names.spans) >= _SPANS_KEPT:
+            names.spans.clear()
+        names.spans[text] = found
         return found
 
     def resolve(self, reference: Any) -> tuple[str, ...]:
