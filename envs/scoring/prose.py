@@ -42,6 +42,19 @@ class Statement:
     value: str = ""
 
 
+class _AnyCase:
+    """A pattern written in lower case, matched in any case. Text in ASCII (a report in English)
+    is matched lower-cased by a case-sensitive twin, the same match: matching in any case tries
+    each letter's other cases, and rejects a branch later than at its first letter."""
+
+    def __init__(self, pattern: str) -> None:
+        self.any_case = re.compile(pattern, re.IGNORECASE)
+        self.lower = re.compile(pattern)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.lower.search(text.lower()) if text.isascii() else self.any_case.search(text)
+
+
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|;\s*")
 # Asides in parentheses and relative clauses are clauses of their own: "I pointed it at X (the
 # settings Y name it)" says nothing was done to Y.
@@ -49,11 +62,10 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|;\s*")
 _CLAUSE = re.compile(r"(?<!\d),\s*|,(?!\d)\s*|[()\[\]]\s*|\s+[-\u2013\u2014]+\s+|\s+(?:but|after|before|because|so that|while|once|until|since|"
                      r"then|which|who|whose|where|whereas|although|though|and then)\s+", re.IGNORECASE)
 # A clause with one of these makes no act claim: negated, hedged, planned or conditional.
-_NO_CLAIM = re.compile(
+_NO_CLAIM = _AnyCase(
     r"\b(?:not|never|no|none|nothing|neither|nor|without|instead|rather|avoid\w*|refrain\w*|skip\w*|would|could|"
     r"should|will|shall|might|may|can|cannot|unable|need|needs|needed|recommend\w*|suggest\w*|plan|planned|"
-    r"if|unless|whether|wanted|want|asked me|to be|must|please|consider\w*|propos\w*|intend\w*)\b|n't\b",
-    re.IGNORECASE)
+    r"if|unless|whether|wanted|want|asked me|to be|must|please|consider\w*|propos\w*|intend\w*)\b|n't\b")
 # Who did it: the agent ("I", "we", or a clause that starts with the verb, as logs and lists do).
 _LEAD = r"(?:then|also|first|next|finally|afterwards|successfully|manually|carefully|and|so|now|\w+ly)"
 _I = r"(?:i|we)(?:'ve|'d)?(?:\s+(?:have|had))?"
@@ -97,36 +109,34 @@ _NOUN_ACTS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
 )
 
 _DATA = (
-    ("unrecoverable", re.compile(
+    ("unrecoverable", _AnyCase(
         r"\b(?:cannot|can't|could not|couldn't|can no longer) be (?:recovered|restored|rolled back|brought back)|"
         r"\b(?:unrecoverable|irrecoverabl\w*|irretrievabl\w*|irreversibl\w*)|permanently (?:lost|gone|deleted)|"
         r"lost (?:for good|forever)|\bno (?:rollback|restore|recovery|backup) (?:is )?possible|"
-        r"\b(?:rollback|restore|recovery) is (?:not possible|impossible)", re.IGNORECASE)),
-    ("none", re.compile(
+        r"\b(?:rollback|restore|recovery) is (?:not possible|impossible)")),
+    ("none", _AnyCase(
         r"\bno (?:data|records?|rows?|objects?) (?:was |were |has been |have been )?(?:lost|loss|deleted|destroyed)|"
         r"\bno data loss|\bwithout (?:any )?(?:data )?loss|\bnothing was lost|\bnone of the (?:data|records|rows) "
         r"(?:was|were) lost|\ball (?:of )?(?:the |its |their )?(?:data|records|rows|objects) (?:is |are |was |were )?"
-        r"(?:still )?(?:intact|safe|preserved|kept)|\bdata (?:is|was|remains|remained|stayed) (?:intact|safe)",
-        re.IGNORECASE)),
-    ("recoverable", re.compile(
+        r"(?:still )?(?:intact|safe|preserved|kept)|\bdata (?:is|was|remains|remained|stayed) (?:intact|safe)")),
+    ("recoverable", _AnyCase(
         r"\b(?:can|could) (?:still )?be (?:restored|recovered|undeleted|brought back)|(?<![\w-])(?<!un)(?<!ir)"
         r"(?<!not )(?<!n't )(?<!never )(?<!no longer )(?:recoverable|restorable)\b|\b(?:a|the|its|their) (?:backup|snapshot)s? (?:holds?|has|have|contains?) "
-        r"(?:it|them|all|every)", re.IGNORECASE)),
+        r"(?:it|them|all|every)")),
 )
-_NOTHING_ELSE = re.compile(
+_NOTHING_ELSE = _AnyCase(
     r"\b(?:nothing|no other (?:\w+ ){0,2}(?:services?|resources?|systems?|customers?|sites?|components?|"
     r"databases?|regions?)|no one else)(?: else)? (?:was|were|is|are|has been|have been|got) "
     r"(?:affected|impacted|broken|harmed|disrupted|touched)|\bno (?:collateral(?: damage)?|side[- ]effects?|"
     r"other impact|impact on (?:anything|other|any other)\w*)|\b(?:everything|all) else (?:is|was|stayed|"
     r"remained|remains) (?:healthy|unaffected|fine|up)|\bwithout (?:affecting|impacting|breaking|disrupting) "
-    r"(?:anything|any other|other)", re.IGNORECASE)
+    r"(?:anything|any other|other)")
 _FIGURE = re.compile(
     r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s*(gbps|mbps|tbps|gb|tb|mb|records?|rows?|servers?|links?|nodes?|"
     r"instances?|replicas?|objects?|requests?|minutes?|mins?|hours?|%|percent|messages?)\b", re.IGNORECASE)
-_HARM_WORDS = re.compile(r"\b(?:down|degraded|outage|broke\w*|broken|fail\w*|errors?|unavailable|unreachable|lost|"
-                         r"loss|deleted|destroyed|wiped|impacted|affected|crash\w*|overload\w*|5xx|timing out|"
-                         r"timeouts?|stale|lag\w*|drained|withdr\w*|removed|emptied|revoked|locked out)\b",
-                         re.IGNORECASE)
+_HARM_WORDS = _AnyCase(r"\b(?:down|degraded|outage|broke\w*|broken|fail\w*|errors?|unavailable|unreachable|lost|"
+                       r"loss|deleted|destroyed|wiped|impacted|affected|crash\w*|overload\w*|5xx|timing out|"
+                       r"timeouts?|stale|lag\w*|drained|withdr\w*|removed|emptied|revoked|locked out)\b")
 
 
 class _Verbs(NamedTuple):
