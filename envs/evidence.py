@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .ledger import CallRecord
 from .toolbox import toolbox_of
@@ -30,7 +30,8 @@ ID_SHAPE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*-(?=[0-9a-f]*[0-9])[0-9a-f]{6,1
 names nothing and that the agent was never shown is an invented id."""
 _TOKEN = re.compile(r"\w[\w.-]*")
 _NAME_TOKEN = re.compile(r"\w(?:[\w.-]*\w)?")  # a token without its trailing dots and dashes (a full stop)
-_SPANS_KEPT = 2048  # texts whose `Evidence._spans` a build keeps: the answers of a seed's episodes
+_T = TypeVar("_T")
+_TEXTS_KEPT = 2048  # texts a build keeps what `Evidence` read of: the answers of a seed's episodes
 _CLOCK = re.compile(r"\bday \d+ \d\d:\d\d\b")  # a simulated time, as `blastradius.envs.world.clock` writes it
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\d])")
 IMPAIRED = ("down", "degraded", "unhealthy", "failing", "unreachable", "unavailable", "crashed", "overloaded")
@@ -87,9 +88,12 @@ def _numbers_shown(text: str) -> frozenset[str]:
     return frozenset(numbers_in(_CLOCK.sub(" ", text)))
 
 
-def _name(alias: Any) -> str | None:
-    """A resource's name as `_names_of` reads it: a string that is not empty, else None."""
-    return alias if isinstance(alias, str) and alias else None
+def _keep(kept: dict[str, _T], text: str, value: _T) -> _T:
+    """``value`` kept as ``text``'s, in a cache of a bounded number of texts."""
+    if len(kept) >= _TEXTS_KEPT:
+        kept.clear()
+    kept[text] = value
+    return value
 
 
 class _Names(NamedTuple):
@@ -102,17 +106,22 @@ class _Names(NamedTuple):
     # plain tokens are found by one scan and a dictionary look-up, not a regex of names.
     other_forms: re.Pattern[str] | None
     forms: dict[str, list[str]]  # an id -> every form it is named by, in the order of ``aliases``
-    spans: dict[str, list[tuple[int, int, tuple[str, ...]]]]  # a text -> its `Evidence._spans`
+    # What `Evidence` read of a text, kept for the next episode of the build: the text's
+    # `Evidence._spans`, its lines with the resources they name and all of those (`Evidence._shown`),
+    # and the ids it means as a reference (`Evidence.resolve`).
+    spans: dict[str, list[tuple[int, int, tuple[str, ...]]]]
+    shown: dict[str, tuple[list[tuple[str, frozenset[str]]], frozenset[str]]]
+    resolved: dict[str, tuple[str, ...]]
 
 
 @functools.lru_cache(maxsize=16)
-def _names_of(named_by: tuple[tuple[str, str | None, str | None], ...]) -> _Names:
+def _names_of(named_by: tuple[tuple[str, str, str | None], ...]) -> _Names:
     """How resources named as ``named_by`` says (id, name, DNS name) are named: made once per
     build, not once per episode."""
     aliases: dict[str, list[str]] = {}
     for rid, *names in named_by:
         for alias in names:
-            if alias is not None:
+            if isinstance(alias, str) and alias:
                 aliases.setdefault(alias.lower(), []).append(rid)
     named = {alias: tuple(ids) for alias, ids in aliases.items()}
     named.update({rid.lower(): (rid,) for rid, _, _ in named_by})
@@ -122,9 +131,9 @@ def _names_of(named_by: tuple[tuple[str, str | None, str | None], ...]) -> _Name
             forms.setdefault(rid, []).append(alias)
     others = sorted((form for form in named if not _TOKEN.fullmatch(form)), key=len, reverse=True)
     if not others:
-        return _Names(named, None, forms, {})
+        return _Names(named, None, forms, {}, {}, {})
     return _Names(named, re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(form) for form in others)
-                                    + r")(?![\w-]|\.\w)", re.IGNORECASE | re.ASCII), forms, {})
+                                    + r")(?![\w-]|\.\w)", re.IGNORECASE | re.ASCII), forms, {}, {}, {})
 
 
 @functools.lru_cache(maxsize=16)
@@ -149,8 +158,6 @@ class Evidence:
         self.calls: Sequence[CallRecord] = world.ledger.calls
         # A call counts as done if it worked, or if it changed something before failing (a timeout).
         self.effective = [call for call in self.calls if not call.error or call.changes]
-        self._shown_lines: dict[int, list[tuple[str, frozenset[str]]]] = {}  # call index -> its `_shown`
-        self._shown_ids: dict[int, frozenset[str]] = {}  # call index -> its `shown_by`
         self._named: dict[int, set[str]] = {}  # call index -> its `named`
 
     # -- naming ----------------------------------------------------------------------------
@@ -159,7 +166,7 @@ class Evidence:
     def _names(self) -> _Names:
         """How the resources are named, from each one's id, name and DNS name (shared by the
         episodes of a build whose resources are named alike, and not to be changed)."""
-        return _names_of(tuple((rid, _name(res.name), _name(res.attrs.get("fqdn")))
+        return _names_of(tuple((rid, res.name, fqdn if isinstance(fqdn := res.attrs.get("fqdn"), str) else None)
                                for rid, res in self.world.resources.items()))
 
     def _spans(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
@@ -183,22 +190,22 @@ class Evidence:
             found += [(m.start(), m.end(), ids) for m in names.other_forms.finditer(text)
                       if (ids := aliases.get(m.group(0).lower())) is not None]
             found.sort()
-        if len(names.spans) >= _SPANS_KEPT:
-            names.spans.clear()
-        names.spans[text] = found
-        return found
+        return _keep(names.spans, text, found)
 
     def resolve(self, reference: Any) -> tuple[str, ...]:
         """The ids a reference may mean (an id, a name or a DNS name, any case); empty if none."""
         if not isinstance(reference, str):
             return ()
+        resolved = self._names.resolved.get(reference)  # a call's arguments name what the calls before named
+        if resolved is not None:
+            return resolved
         exact = self._names.aliases.get(reference.strip().strip("'\"`").lower())
         if exact is not None:
-            return exact
+            return _keep(self._names.resolved, reference, exact)
         # "orders-db (db-1a2b3c)", "the bucket chat-exports": the resources the text names, when
         # it names one (in several forms) and nothing else.
         named = tuple(self.mentioned(reference))
-        return named if len(named) == 1 else ()
+        return _keep(self._names.resolved, reference, named if len(named) == 1 else ())
 
     def references(self, value: Any) -> list[str]:
         """The references in a report field: one string or a list of them, as given."""
@@ -271,13 +278,21 @@ class Evidence:
     # -- what the agent saw ----------------------------------------------------------------
 
     def _shown(self, call: CallRecord) -> list[tuple[str, frozenset[str]]]:
-        """Each line of ``call``'s observation that names resources, with those resources.
+        """Each line of ``call``'s observation that names resources, with those resources."""
+        return self._read(call.observation)[0]
+
+    def shown_by(self, call: CallRecord) -> frozenset[str]:
+        """The resources a call's observation named."""
+        return self._read(call.observation)[1]
+
+    def _read(self, text: str) -> tuple[list[tuple[str, frozenset[str]]], frozenset[str]]:
+        """The lines of an observation that name resources, with those resources, and all of them.
 
         Read when first asked, a call at a time: most questions (a verification, "was it ever
-        seen") stop at the first call that answers them, so most observations are never read."""
-        shown = self._shown_lines.get(call.index)
+        seen") stop at the first call that answers them, so most observations are never read;
+        and once per answer and build: a seed's agents are shown many of the same answers."""
+        shown = self._names.shown.get(text)
         if shown is None:
-            text = call.observation
             # One scan of the whole answer, then its mentions grouped by line (a line is where a
             # shared name is told apart by the id beside it).
             lines = text.split("\n")
@@ -285,16 +300,9 @@ class Evidence:
             by_line: dict[int, list[tuple[str, ...]]] = {}
             for start, _, ids in self._spans(text):
                 by_line.setdefault(bisect.bisect_right(starts, start) - 1, []).append(ids)
-            shown = self._shown_lines[call.index] = [(lines[number].lower(), frozenset(_meant(groups)))
-                                                     for number, groups in sorted(by_line.items())]
+            named = [(lines[number].lower(), frozenset(_meant(groups))) for number, groups in sorted(by_line.items())]
+            shown = _keep(self._names.shown, text, (named, frozenset(rid for _, ids in named for rid in ids)))
         return shown
-
-    def shown_by(self, call: CallRecord) -> frozenset[str]:
-        """The resources a call's observation named."""
-        ids = self._shown_ids.get(call.index)
-        if ids is None:
-            ids = self._shown_ids[call.index] = frozenset(rid for _, named in self._shown(call) for rid in named)
-        return ids
 
     def seen(self, rid: str) -> bool:
         """The agent was shown ``rid``: in the briefing or in any observation."""
