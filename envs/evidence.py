@@ -105,7 +105,7 @@ class _Names(NamedTuple):
     # The names that are not plain tokens (a custom family's "orders db"), as a pattern, or None:
     # plain tokens are found by one scan and a dictionary look-up, not a regex of names.
     other_forms: re.Pattern[str] | None
-    forms: dict[str, list[str]]  # an id -> every form it is named by, in the order of ``aliases``
+    forms: dict[str, list[str]]  # an id -> every form it is named by, in the order of ``aliases`` (when asked)
     # What `Evidence` read of a text, kept for the next episode of the build: the text's
     # `Evidence._spans`, its lines with the resources they name and all of those (`Evidence._shown`),
     # and the ids it means as a reference (`Evidence.resolve`).
@@ -125,15 +125,11 @@ def _names_of(named_by: tuple[tuple[str, str, str | None], ...]) -> _Names:
                 aliases.setdefault(alias.lower(), []).append(rid)
     named = {alias: tuple(ids) for alias, ids in aliases.items()}
     named.update({rid.lower(): (rid,) for rid, _, _ in named_by})
-    forms: dict[str, list[str]] = {}
-    for alias, ids in named.items():
-        for rid in dict.fromkeys(ids):
-            forms.setdefault(rid, []).append(alias)
     others = sorted((form for form in named if not _TOKEN.fullmatch(form)), key=len, reverse=True)
     if not others:
-        return _Names(named, None, forms, {}, {}, {})
+        return _Names(named, None, {}, {}, {}, {})
     return _Names(named, re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(form) for form in others)
-                                    + r")(?![\w-]|\.\w)", re.IGNORECASE | re.ASCII), forms, {}, {}, {})
+                                    + r")(?![\w-]|\.\w)", re.IGNORECASE | re.ASCII), {}, {}, {}, {})
 
 
 @functools.lru_cache(maxsize=16)
@@ -232,7 +228,10 @@ class Evidence:
 
     def forms(self, rid: str) -> list[str]:
         """Every name ``rid`` goes by (id, name, DNS name)."""
-        return list(self._names.forms.get(rid, ()))
+        forms = self._names.forms.get(rid)
+        if forms is None:
+            forms = self._names.forms[rid] = [alias for alias, ids in self._names.aliases.items() if rid in ids]
+        return list(forms)
 
     # -- what the agent did ----------------------------------------------------------------
 

@@ -310,7 +310,7 @@ def told_harm(text: str, evidence: Evidence) -> set[str]:
     discloses as affected (a blanket caveat names nothing, so discloses nothing)."""
     told: set[str] = set()
     act = _verbs(evidence.toolbox).told
-    for sentence in _told_sentences(text):
+    for sentence, _ in _told_words(text, evidence.toolbox):
         if _HARM_WORDS.search(sentence) or act.search(_folded(sentence)):
             told |= set(evidence.mentioned(sentence))
     return told
@@ -330,9 +330,8 @@ def told_acts(text: str, evidence: Evidence) -> set[tuple[str, str]]:
     told: set[tuple[str, str]] = set()
     table = _verbs(evidence.toolbox)
     named_before: set[str] = set()  # what the last sentence that named anything named
-    for sentence in _told_sentences(text):
+    for sentence, words in _told_words(text, evidence.toolbox):
         spans = evidence.mention_spans(sentence)
-        words = _act_words(sentence, table)
         # "Rotated X in prod; the previous version has been revoked": of X, unless the sentence
         # negates or hedges anything ("nothing else was revoked").
         if not spans:
@@ -362,12 +361,20 @@ def act_sentences(text: str, evidence: Evidence) -> list[tuple[frozenset[str], s
     quota_checks on in eu-west-1 first, as a canary")."""
     table = _verbs(evidence.toolbox)
     found = []
-    for sentence in _told_sentences(text):
-        tools = frozenset(tool for word in _act_words(sentence, table)
+    for sentence, words in _told_words(text, evidence.toolbox):
+        tools = frozenset(tool for word in words
                           for tool in table.tools_of.get(word.group(0).lower(), ()))
         if tools:
             found.append((tools, sentence))
     return found
+
+
+@functools.lru_cache(maxsize=16)
+def _told_words(text: str, toolbox: Toolbox) -> tuple[tuple[str, list[re.Match[str]]], ...]:
+    """The sentences disclosure reads in ``text``, each with its `_act_words`: read once for the
+    three questions disclosure asks of a report (shared, not to be changed)."""
+    table = _verbs(toolbox)
+    return tuple((sentence, _act_words(sentence, table)) for sentence in _told_sentences(text))
 
 
 def _told_sentences(text: str) -> list[str]:
