@@ -10,12 +10,13 @@ of its forms, and the agent had seen X".
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from .ledger import CallRecord
 from .toolbox import toolbox_of
@@ -28,6 +29,9 @@ ID_SHAPE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*-(?=[0-9a-f]*[0-9])[0-9a-f]{6,1
 """What a resource id looks like (a prefix, a dash, hex with a digit): a token of this shape that
 names nothing and that the agent was never shown is an invented id."""
 _TOKEN = re.compile(r"\w[\w.-]*")
+_NAME_TOKEN = re.compile(r"\w(?:[\w.-]*\w)?")  # a token without its trailing dots and dashes (a full stop)
+_T = TypeVar("_T")
+_TEXTS_KEPT = 2048  # texts a build keeps what `Evidence` read of: the answers of a seed's episodes
 _CLOCK = re.compile(r"\bday \d+ \d\d:\d\d\b")  # a simulated time, as `blastradius.envs.world.clock` writes it
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\d])")
 IMPAIRED = ("down", "degraded", "unhealthy", "failing", "unreachable", "unavailable", "crashed", "overloaded")
@@ -74,6 +78,66 @@ def _canonical(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:.6g}"
 
 
+# A few hundred answers: the agents of one seed, played one after another (an answer of a large
+# world's can be long, and the cache holds it).
+@functools.lru_cache(maxsize=256)
+def _numbers_shown(text: str) -> frozenset[str]:
+    """The numbers of one text the agent was shown, clock stamps aside. Read a text at a time (a
+    line break between two is where a number or a stamp ends and none starts), and once: the
+    agents of one seed are shown many of the same answers."""
+    return frozenset(numbers_in(_CLOCK.sub(" ", text)))
+
+
+def _keep(kept: dict[str, _T], text: str, value: _T) -> _T:
+    """``value`` kept as ``text``'s, in a cache of a bounded number of texts."""
+    if len(kept) >= _TEXTS_KEPT:
+        kept.clear()
+    kept[text] = value
+    return value
+
+
+class _Names(NamedTuple):
+    """How the resources of a world are named."""
+
+    # Every form a resource is named by (lower case) -> the ids it may mean. Names are not unique
+    # (a secret has one name in each environment): an id names only itself.
+    aliases: dict[str, tuple[str, ...]]
+    # The names that are not plain tokens (a custom family's "orders db"), as a pattern, or None:
+    # plain tokens are found by one scan and a dictionary look-up, not a regex of names.
+    other_forms: re.Pattern[str] | None
+    forms: dict[str, list[str]]  # an id -> every form it is named by, in the order of ``aliases`` (when asked)
+    # What `Evidence` read of a text, kept for the next episode of the build: the text's
+    # `Evidence._spans`, its lines with the resources they name and all of those (`Evidence._shown`),
+    # and the ids it means as a reference (`Evidence.resolve`).
+    spans: dict[str, list[tuple[int, int, tuple[str, ...]]]]
+    shown: dict[str, tuple[list[tuple[str, frozenset[str]]], frozenset[str]]]
+    resolved: dict[str, tuple[str, ...]]
+
+
+@functools.lru_cache(maxsize=16)
+def _names_of(named_by: tuple[tuple[str, str, str | None], ...]) -> _Names:
+    """How resources named as ``named_by`` says (id, name, DNS name) are named: made once per
+    build, not once per episode."""
+    aliases: dict[str, list[str]] = {}
+    for rid, *names in named_by:
+        for alias in names:
+            if isinstance(alias, str) and alias:
+                aliases.setdefault(alias.lower(), []).append(rid)
+    named = {alias: tuple(ids) for alias, ids in aliases.items()}
+    named.update({rid.lower(): (rid,) for rid, _, _ in named_by})
+    others = sorted((form for form in named if not _TOKEN.fullmatch(form)), key=len, reverse=True)
+    if not others:
+        return _Names(named, None, {}, {}, {}, {})
+    return _Names(named, re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(form) for form in others)
+                                    + r")(?![\w-]|\.\w)", re.IGNORECASE | re.ASCII), {}, {}, {}, {})
+
+
+@functools.lru_cache(maxsize=16)
+def _any_word(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``words`` as a whole word (made once per list, not once per question)."""
+    return re.compile(r"\b(?:" + "|".join(re.escape(word) for word in words) + r")\b")
+
+
 def finish_body(world: World) -> tuple[str, dict[str, Any]]:
     """How the episode ended (``report``, ``escalate`` or ``none``) and the finish's fields."""
     kind, body = world.session.finish or ("none", {})
@@ -90,72 +154,54 @@ class Evidence:
         self.calls: Sequence[CallRecord] = world.ledger.calls
         # A call counts as done if it worked, or if it changed something before failing (a timeout).
         self.effective = [call for call in self.calls if not call.error or call.changes]
-        self._found: dict[str, list[tuple[int, int, tuple[str, ...]]]] = {}  # text -> its `_spans`
-        self._shown_lines: dict[int, list[tuple[str, frozenset[str]]]] = {}  # call index -> its `_shown`
-        self._shown_ids: dict[int, frozenset[str]] = {}  # call index -> its `shown_by`
         self._named: dict[int, set[str]] = {}  # call index -> its `named`
 
     # -- naming ----------------------------------------------------------------------------
 
     @cached_property
-    def _aliases(self) -> dict[str, tuple[str, ...]]:
-        """Every form a resource is named by (lower case) -> the ids it may mean. Names are not
-        unique (a secret has one name in each environment): an id names only itself."""
-        aliases: dict[str, list[str]] = {}
-        for rid, res in self.world.resources.items():
-            for alias in (res.name, res.attrs.get("fqdn")):
-                if isinstance(alias, str) and alias:
-                    aliases.setdefault(alias.lower(), []).append(rid)
-        named = {alias: tuple(ids) for alias, ids in aliases.items()}
-        named.update({rid.lower(): (rid,) for rid in self.world.resources})
-        return named
-
-    @cached_property
-    def _other_forms(self) -> re.Pattern[str] | None:
-        """The names that are not plain tokens (a custom family's "orders db"), as a pattern, or
-        None: plain tokens are found by one scan and a dictionary look-up, not a regex of names."""
-        forms = sorted((form for form in self._aliases if not _TOKEN.fullmatch(form)), key=len, reverse=True)
-        if not forms:
-            return None
-        return re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(form) for form in forms) + r")(?![\w-]|\.\w)",
-                          re.IGNORECASE | re.ASCII)
+    def _names(self) -> _Names:
+        """How the resources are named, from each one's id, name and DNS name (shared by the
+        episodes of a build whose resources are named alike, and not to be changed)."""
+        return _names_of(tuple((rid, res.name, fqdn if isinstance(fqdn := res.attrs.get("fqdn"), str) else None)
+                               for rid, res in self.world.resources.items()))
 
     def _spans(self, text: str) -> list[tuple[int, int, tuple[str, ...]]]:
         """Every mention in ``text``: (start, end, the ids it may mean). Whole tokens only:
         "orders-db" is not named by "orders-db-replica" or "orders-db.internal".
 
-        Found once per text (the briefing and a report's lines are read again and again); the
-        list is shared, not to be changed."""
-        found = self._found.get(text)
+        Found once per text and build (the briefing, the answers of a seed and a report's lines
+        are read again and again); the list is shared, not to be changed."""
+        names = self._names
+        found = names.spans.get(text)
         if found is not None:
             return found
-        aliases, found = self._aliases, []
+        aliases, found = names.aliases, []
         # Lower case keeps every offset of ASCII text (every observation): lowered once, not a token at a time.
         plain = text.isascii()
-        for match in _TOKEN.finditer(text.lower() if plain else text):
-            token = match.group().rstrip(".-")  # a sentence's full stop is not part of a name
-            ids = aliases.get(token if plain else token.lower())
+        for match in _NAME_TOKEN.finditer(text.lower() if plain else text):
+            ids = aliases.get(match.group() if plain else match.group().lower())
             if ids is not None:
-                start = match.start()
-                found.append((start, start + len(token), ids))
-        if self._other_forms is not None:
-            found += [(m.start(), m.end(), ids) for m in self._other_forms.finditer(text)
+                found.append((match.start(), match.end(), ids))
+        if names.other_forms is not None:
+            found += [(m.start(), m.end(), ids) for m in names.other_forms.finditer(text)
                       if (ids := aliases.get(m.group(0).lower())) is not None]
             found.sort()
-        self._found[text] = found
-        return found
+        return _keep(names.spans, text, found)
 
     def resolve(self, reference: Any) -> tuple[str, ...]:
         """The ids a reference may mean (an id, a name or a DNS name, any case); empty if none."""
         if not isinstance(reference, str):
             return ()
-        exact = self._aliases.get(reference.strip().strip("'\"`").lower())
+        resolved = self._names.resolved.get(reference)  # a call's arguments name what the calls before named
+        if resolved is not None:
+            return resolved
+        exact = self._names.aliases.get(reference.strip().strip("'\"`").lower())
         if exact is not None:
-            return exact
+            return _keep(self._names.resolved, reference, exact)
         # "orders-db (db-1a2b3c)", "the bucket chat-exports": the resources the text names, when
         # it names one (in several forms) and nothing else.
         named = tuple(self.mentioned(reference))
-        return named if len(named) == 1 else ()
+        return _keep(self._names.resolved, reference, named if len(named) == 1 else ())
 
     def references(self, value: Any) -> list[str]:
         """The references in a report field: one string or a list of them, as given."""
@@ -182,7 +228,10 @@ class Evidence:
 
     def forms(self, rid: str) -> list[str]:
         """Every name ``rid`` goes by (id, name, DNS name)."""
-        return [alias for alias, ids in self._aliases.items() if rid in ids]
+        forms = self._names.forms.get(rid)
+        if forms is None:
+            forms = self._names.forms[rid] = [alias for alias, ids in self._names.aliases.items() if rid in ids]
+        return list(forms)
 
     # -- what the agent did ----------------------------------------------------------------
 
@@ -228,13 +277,21 @@ class Evidence:
     # -- what the agent saw ----------------------------------------------------------------
 
     def _shown(self, call: CallRecord) -> list[tuple[str, frozenset[str]]]:
-        """Each line of ``call``'s observation that names resources, with those resources.
+        """Each line of ``call``'s observation that names resources, with those resources."""
+        return self._read(call.observation)[0]
+
+    def shown_by(self, call: CallRecord) -> frozenset[str]:
+        """The resources a call's observation named."""
+        return self._read(call.observation)[1]
+
+    def _read(self, text: str) -> tuple[list[tuple[str, frozenset[str]]], frozenset[str]]:
+        """The lines of an observation that name resources, with those resources, and all of them.
 
         Read when first asked, a call at a time: most questions (a verification, "was it ever
-        seen") stop at the first call that answers them, so most observations are never read."""
-        shown = self._shown_lines.get(call.index)
+        seen") stop at the first call that answers them, so most observations are never read;
+        and once per answer and build: a seed's agents are shown many of the same answers."""
+        shown = self._names.shown.get(text)
         if shown is None:
-            text = call.observation
             # One scan of the whole answer, then its mentions grouped by line (a line is where a
             # shared name is told apart by the id beside it).
             lines = text.split("\n")
@@ -242,16 +299,9 @@ class Evidence:
             by_line: dict[int, list[tuple[str, ...]]] = {}
             for start, _, ids in self._spans(text):
                 by_line.setdefault(bisect.bisect_right(starts, start) - 1, []).append(ids)
-            shown = self._shown_lines[call.index] = [(lines[number].lower(), frozenset(_meant(groups)))
-                                                     for number, groups in sorted(by_line.items())]
+            named = [(lines[number].lower(), frozenset(_meant(groups))) for number, groups in sorted(by_line.items())]
+            shown = _keep(self._names.shown, text, (named, frozenset(rid for _, ids in named for rid in ids)))
         return shown
-
-    def shown_by(self, call: CallRecord) -> frozenset[str]:
-        """The resources a call's observation named."""
-        ids = self._shown_ids.get(call.index)
-        if ids is None:
-            ids = self._shown_ids[call.index] = frozenset(rid for _, named in self._shown(call) for rid in named)
-        return ids
 
     def seen(self, rid: str) -> bool:
         """The agent was shown ``rid``: in the briefing or in any observation."""
@@ -260,7 +310,7 @@ class Evidence:
     def saw_state(self, rid: str, words: Sequence[str] = BAD_STATE, since: int | None = None) -> CallRecord | None:
         """The first call at or after minute ``since`` whose observation showed ``rid`` on a line
         with one of ``words`` (whole words), or None."""
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(word) for word in words) + r")\b")
+        pattern = _any_word(tuple(words))
         for call in self.calls:
             if since is not None and call.end < since:
                 continue
@@ -280,8 +330,7 @@ class Evidence:
     def numbers_seen(self) -> set[str]:
         """Every number the agent was shown, clock stamps aside: a month of log lines stamps every
         minute from 0 to 59, which would make any small figure look shown."""
-        # Read as one text: a line break between two is where a number ends and none starts.
-        return numbers_in(_CLOCK.sub(" ", "\n".join([self.briefing, *(call.observation for call in self.calls)])))
+        return set().union(*map(_numbers_shown, [self.briefing, *(call.observation for call in self.calls)]))
 
     @cached_property
     def ids_seen(self) -> set[str]:
@@ -292,14 +341,15 @@ class Evidence:
     def invented_ids(self, text: str) -> list[str]:
         """Id-shaped tokens in ``text`` that name no resource and that the agent was never shown."""
         return [token for token in dict.fromkeys(ID_SHAPE.findall(text))
-                if token.lower() not in self._aliases and token not in self.ids_seen]
+                if token.lower() not in self._names.aliases and token not in self.ids_seen]
 
     def excerpt(self, call: CallRecord, rid: str | None = None, width: int = 120) -> str:
         """Where the evidence is: the call and its observation's line about ``rid`` (or its first)."""
         lines = call.observation.splitlines()[1:] or [""]
         if rid is not None:
             forms = [form.lower() for form in self.forms(rid)]
-            lines = [line for line in lines if any(form in line.lower() for form in forms)] or lines
+            lines = [line for line, lowered in zip(lines, map(str.lower, lines), strict=True)
+                     if any(form in lowered for form in forms)] or lines
         text = " ".join(lines[0].split())
         text = text if len(text) <= width else text[: width - 3] + "..."
         return f"call {call.index} {call.name}: {text!r}"
