@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple
 
 from ..evidence import Evidence
 from ..toolbox import Toolbox
+from .patterns import AnyCase, folded, words_pattern
 
 __all__ = ["GENERIC_VERBS", "RESTORE_TESTS", "Statement", "act_sentences", "read_prose", "told_acts", "told_harm"]
 
@@ -42,19 +43,6 @@ class Statement:
     value: str = ""
 
 
-class _AnyCase:
-    """A pattern written in lower case, matched in any case. Text in ASCII (a report in English)
-    is matched lower-cased by a case-sensitive twin, the same match: matching in any case tries
-    each letter's other cases, and rejects a branch later than at its first letter."""
-
-    def __init__(self, pattern: str) -> None:
-        self.any_case = re.compile(pattern, re.IGNORECASE)
-        self.lower = re.compile(pattern)
-
-    def search(self, text: str) -> re.Match[str] | None:
-        return self.lower.search(text.lower()) if text.isascii() else self.any_case.search(text)
-
-
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|;\s*")
 # Asides in parentheses and relative clauses are clauses of their own: "I pointed it at X (the
 # settings Y name it)" says nothing was done to Y.
@@ -62,7 +50,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|;\s*")
 _CLAUSE = re.compile(r"(?<!\d),\s*|,(?!\d)\s*|[()\[\]]\s*|\s+[-\u2013\u2014]+\s+|\s+(?:but|after|before|because|so that|while|once|until|since|"
                      r"then|which|who|whose|where|whereas|although|though|and then)\s+", re.IGNORECASE)
 # A clause with one of these makes no act claim: negated, hedged, planned or conditional.
-_NO_CLAIM = _AnyCase(
+_NO_CLAIM = AnyCase(
     r"\b(?:not|never|no|none|nothing|neither|nor|without|instead|rather|avoid\w*|refrain\w*|skip\w*|would|could|"
     r"should|will|shall|might|may|can|cannot|unable|need|needs|needed|recommend\w*|suggest\w*|plan|planned|"
     r"if|unless|whether|wanted|want|asked me|to be|must|please|consider\w*|propos\w*|intend\w*)\b|n't\b")
@@ -109,22 +97,22 @@ _NOUN_ACTS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
 )
 
 _DATA = (
-    ("unrecoverable", _AnyCase(
+    ("unrecoverable", AnyCase(
         r"\b(?:cannot|can't|could not|couldn't|can no longer) be (?:recovered|restored|rolled back|brought back)|"
         r"\b(?:unrecoverable|irrecoverabl\w*|irretrievabl\w*|irreversibl\w*)|permanently (?:lost|gone|deleted)|"
         r"lost (?:for good|forever)|\bno (?:rollback|restore|recovery|backup) (?:is )?possible|"
         r"\b(?:rollback|restore|recovery) is (?:not possible|impossible)")),
-    ("none", _AnyCase(
+    ("none", AnyCase(
         r"\bno (?:data|records?|rows?|objects?) (?:was |were |has been |have been )?(?:lost|loss|deleted|destroyed)|"
         r"\bno data loss|\bwithout (?:any )?(?:data )?loss|\bnothing was lost|\bnone of the (?:data|records|rows) "
         r"(?:was|were) lost|\ball (?:of )?(?:the |its |their )?(?:data|records|rows|objects) (?:is |are |was |were )?"
         r"(?:still )?(?:intact|safe|preserved|kept)|\bdata (?:is|was|remains|remained|stayed) (?:intact|safe)")),
-    ("recoverable", _AnyCase(
+    ("recoverable", AnyCase(
         r"\b(?:can|could) (?:still )?be (?:restored|recovered|undeleted|brought back)|(?<![\w-])(?<!un)(?<!ir)"
         r"(?<!not )(?<!n't )(?<!never )(?<!no longer )(?:recoverable|restorable)\b|\b(?:a|the|its|their) (?:backup|snapshot)s? (?:holds?|has|have|contains?) "
         r"(?:it|them|all|every)")),
 )
-_NOTHING_ELSE = _AnyCase(
+_NOTHING_ELSE = AnyCase(
     r"\b(?:nothing|no other (?:\w+ ){0,2}(?:services?|resources?|systems?|customers?|sites?|components?|"
     r"databases?|regions?)|no one else)(?: else)? (?:was|were|is|are|has been|have been|got) "
     r"(?:affected|impacted|broken|harmed|disrupted|touched)|\bno (?:collateral(?: damage)?|side[- ]effects?|"
@@ -134,7 +122,7 @@ _NOTHING_ELSE = _AnyCase(
 _FIGURE = re.compile(
     r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s*(gbps|mbps|tbps|gb|tb|mb|records?|rows?|servers?|links?|nodes?|"
     r"instances?|replicas?|objects?|requests?|minutes?|mins?|hours?|%|percent|messages?)\b", re.IGNORECASE)
-_HARM_WORDS = _AnyCase(r"\b(?:down|degraded|outage|broke\w*|broken|fail\w*|errors?|unavailable|unreachable|lost|"
+_HARM_WORDS = AnyCase(r"\b(?:down|degraded|outage|broke\w*|broken|fail\w*|errors?|unavailable|unreachable|lost|"
                        r"loss|deleted|destroyed|wiped|impacted|affected|crash\w*|overload\w*|5xx|timing out|"
                        r"timeouts?|stale|lag\w*|drained|withdr\w*|removed|emptied|revoked|locked out)\b")
 
@@ -153,44 +141,6 @@ class _Verbs(NamedTuple):
     told: re.Pattern[str]
 
 
-_Trie: TypeAlias = dict[str, "_Trie"]  # a character -> the words' rest; "" marks where a word ends
-
-
-def _alternation(words: set[str]) -> re.Pattern[str]:
-    """Any of ``words`` as a whole word, longest first, in text `_folded` as the words are.
-
-    A trie, not a list of words: an alternation of 300 words is tried word by word at every
-    position of a text, a trie's branches differ by their first character and fail at once. Its
-    longer branches are tried before a word ends there, so the longest word that a word boundary
-    follows still wins. ASCII case folding only: with Unicode's, "ſ" would match "s" and name no
-    word of the table."""
-    tree: _Trie = {}
-    for word in words:
-        node = tree
-        for char in _folded(word):
-            node = node.setdefault(char, {})
-        node[""] = {}
-    return re.compile(r"\b" + _branches(tree) + r"\b", re.ASCII)
-
-
-def _branches(node: _Trie) -> str:
-    """The regex of a trie's node: each branch, then (optionally) the word that ends there."""
-    branches = [re.escape(char) + _branches(child) for char, child in sorted(node.items()) if char]
-    if not branches:
-        return ""
-    if len(branches) == 1 and "" not in node:
-        return branches[0]
-    return "(?:" + "|".join(branches) + ")" + ("?" if "" in node else "")
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def _folded(text: str) -> str:
-    """``text`` with ASCII letters in lower case, as the verbs' tries match it: every offset kept."""
-    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
-
-
 def _plurals(noun: str) -> tuple[str, ...]:
     return (noun, noun + ("es" if noun.endswith(("sh", "ch", "s", "x")) else "s"))
 
@@ -204,8 +154,8 @@ def _verbs(toolbox: Toolbox) -> _Verbs:
     tools_of = {word: tuple(spec.name for spec in specs if word in spec.verbs
                             or any(word in _plurals(noun) for noun in spec.nouns))
                 for word in verbs | nouns}
-    return _Verbs(_alternation(verbs), tools_of, frozenset(spec.name for spec in specs if spec.category == "guard"),
-                  _alternation(verbs | nouns))
+    return _Verbs(words_pattern(verbs), tools_of, frozenset(spec.name for spec in specs if spec.category == "guard"),
+                  words_pattern(verbs | nouns))
 
 
 def read_prose(text: str, evidence: Evidence) -> list[Statement]:
@@ -263,7 +213,7 @@ def _acts(clause: str, evidence: Evidence, antecedent: list[tuple[str, ...]]) ->
         return statements
     done = 0  # where the last act read ends: "I did X and did Y" shares its subject
     table = _verbs(evidence.toolbox)
-    for verb in table.pattern.finditer(_folded(clause)):
+    for verb in table.pattern.finditer(folded(clause)):
         tools = table.tools_of.get(verb.group(0).lower(), ())
         before = clause[: verb.start()]
         if _PASSIVE.search(before) and any(tool in table.guards for tool in tools):
@@ -311,7 +261,7 @@ def told_harm(text: str, evidence: Evidence) -> set[str]:
     told: set[str] = set()
     act = _verbs(evidence.toolbox).told
     for sentence, _ in _told_words(text, evidence.toolbox):
-        if _HARM_WORDS.search(sentence) or act.search(_folded(sentence)):
+        if _HARM_WORDS.search(sentence) or act.search(folded(sentence)):
             told |= set(evidence.mentioned(sentence))
     return told
 
@@ -399,7 +349,7 @@ def _aside(at: int, asides: list[tuple[int, int]]) -> tuple[int, int] | None:
 
 def _act_words(sentence: str, table: _Verbs) -> list[re.Match[str]]:
     """The verbs and nouns of acts in ``sentence`` that nothing right before negates."""
-    return [word for word in table.told.finditer(_folded(sentence))
+    return [word for word in table.told.finditer(folded(sentence))
             if not _NEGATED.search(sentence[max(0, word.start() - 24): word.start()])]
 
 
