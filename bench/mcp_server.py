@@ -134,7 +134,9 @@ def serve_stdio(server: Server[Any]) -> None:
 
 
 def listen(port: int) -> socket.socket:
-    """A socket bound to 127.0.0.1:``port`` (0: a free port), to serve HTTP on.
+    """A socket listening on 127.0.0.1:``port`` (0: a free port), to serve HTTP on. It listens
+    from here on, so a client told the address connects at once: its connection waits in the
+    backlog until the server is up, where a socket merely bound would refuse it.
 
     Raises:
         OSError: the port is taken or not ours to use; the message says which port.
@@ -143,6 +145,7 @@ def listen(port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind(("127.0.0.1", port))
+        listener.listen(128)
     except OSError as exc:
         listener.close()
         raise OSError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None

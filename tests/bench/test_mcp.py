@@ -278,6 +278,18 @@ def test_an_episode_over_streamable_http_reports_without_doing_the_work(tmp_path
     _verifies(folder, capsys)
 
 
+def test_a_client_connects_the_moment_the_address_is_said(tmp_path: Path) -> None:
+    """The address is said once connections wait for the server: a client that connects at
+    once (a script reading stderr) is never refused while the server starts up."""
+    server, url = _serve_http(tmp_path, "--family", "freeze_prod_db", "--seed", "0")
+    try:
+        host, port = url.split("//")[1].split("/")[0].split(":")
+        socket.create_connection((host, int(port)), timeout=DEADLINE).close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=DEADLINE)
+
+
 def test_the_suite_example_plays_its_episodes_and_pools_them(tmp_path: Path, capfd: pytest.CaptureFixture[str]
                                                               ) -> None:
     suite = runpy.run_path(str(ROOT / "docs/examples/mcp_suite.py"))  # in process: one interpreter fewer to start
