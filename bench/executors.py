@@ -126,6 +126,9 @@ class Executor(ABC):
     keeps_builds = False
     """Whether an episode's world is kept only by the process that built it, so that a world's
     episodes are best played one after another (`blastradius.bench.backlog`)."""
+    queued_per_job = 0
+    """Episodes the runner submits beyond ``jobs``, to wait for a free worker: none where a
+    worker takes the next episode as soon as it is handed over."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
@@ -188,9 +191,12 @@ def _worker_init(stop: Any, max_connections: int | None) -> None:
 
 class _Processes(Executor):
     """``jobs`` processes, each a pool of its own, so that an episode goes to the process that
-    played the last episode of its world (`blastradius.bench.backlog`), which kept the build."""
+    played the last episode of its world (`blastradius.bench.backlog`), which kept the build. Each
+    process has an episode waiting behind the one it plays, so that it never idles while the
+    runner stores the last one and hands it the next."""
 
     keeps_builds = True
+    queued_per_job = 1
 
     def __init__(self, jobs: int, max_connections: int | None) -> None:
         super().__init__(jobs)
@@ -200,19 +206,18 @@ class _Processes(Executor):
         self._stop = context.Event()
         self._pools = [ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_worker_init,
                                            initargs=(self._stop, max_connections)) for _ in range(jobs)]
-        self._last: list[Future[Stored] | None] = [None] * jobs  # each pool's latest episode
-        self._home: dict[tuple[str, str, int], int] = {}  # the pool that last played each world
+        self._flight: list[list[Future[Stored]]] = [[] for _ in range(jobs)]  # each pool's episodes not yet ended
+        self._home: dict[tuple[str, str, int], int] = {}  # the pool that played each world
 
     def submit(self, spec: EpisodeSpec, config: Any) -> Future[Stored]:
+        for flight in self._flight:
+            flight[:] = [future for future in flight if not future.done()]
         world = world_of(spec)
-        idle = [i for i, last in enumerate(self._last) if last is None or last.done()]
-        # The runner keeps at most ``jobs`` in flight, so a pool is idle; should a finished
-        # episode not yet read as done, the pool waits its turn behind it.
-        pool = self._home.get(world, -1)
-        if pool not in idle:
-            pool = idle[0] if idle else len(self._home) % self.jobs
-        self._home[world] = pool
-        future = self._last[pool] = self._pools[pool].submit(play, spec, config)
+        pool = self._home.get(world)
+        if pool is None:  # a world not built yet: the process with the least to do
+            pool = self._home[world] = min(range(self.jobs), key=lambda i: len(self._flight[i]))
+        future = self._pools[pool].submit(play, spec, config)
+        self._flight[pool].append(future)
         return future
 
     def stop(self) -> None:

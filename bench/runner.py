@@ -210,11 +210,13 @@ def conclude(folder: RunFolder, config: RunConfig, info: dict[str, Any], ordered
 
 def _schedule(executor: Executor, todo: list[EpisodeSpec], config: RunConfig, folder: RunFolder,
               records: dict[str, dict[str, Any]], max_cost: float | None, monitor: Monitor) -> str | None:
-    """Keep ``executor.jobs`` episodes of ``todo`` in flight (in processes, a world at a time:
-    `Backlog`), storing each as it ends; return why the run stopped early (None: it did not). On
-    Ctrl-C or SIGTERM, the episodes in flight end at their agent's next call and are not recorded."""
+    """Keep ``executor.jobs`` episodes of ``todo`` in flight, and the executor's queue full (in
+    processes, a world at a time: `Backlog`), storing each as it ends; return why the run stopped
+    early (None: it did not). On Ctrl-C or SIGTERM, the episodes in flight end at their agent's
+    next call and are not recorded."""
     backlog = Backlog(todo, by_world=executor.keeps_builds)
-    freed: list[EpisodeSpec | None] = [None] * executor.jobs  # the slots free, by the episode that freed each
+    # The slots free, by the episode that freed each.
+    freed: list[EpisodeSpec | None] = [None] * (executor.jobs * (1 + executor.queued_per_job))
     running: dict[Future[Stored], EpisodeSpec] = {}
     stopped: str | None = None
     try:
