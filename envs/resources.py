@@ -208,7 +208,8 @@ def own_health(resource: Resource, now: int) -> Health:
     return "healthy"
 
 
-# Sets, for the checks every new edge makes (a build makes dozens).
+# Sets, for the checks every new edge makes (a build makes dozens); by default an edge leaves
+# every kind of evidence.
 _EDGE_KINDS = frozenset(EDGE_KINDS)
 _EVIDENCE = frozenset({"traffic", "logs", "owner"})
 
@@ -231,7 +232,7 @@ class Edge:
     declared: bool = True
     period: int = 1
     phase: int = 0
-    evidence: frozenset[str] = frozenset({"traffic", "logs", "owner"})
+    evidence: frozenset[str] = _EVIDENCE
 
     def __post_init__(self) -> None:
         if self.kind not in _EDGE_KINDS:
