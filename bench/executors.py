@@ -2,16 +2,17 @@
 
 Every executor plays an episode with the same function (`play`) and hands back its record and
 trajectory, made into the text the run folder stores (`blastradius.bench.storage.stored`), as a
-`concurrent.futures.Future`; the runner alone schedules (at most ``jobs`` in
-flight, so ``--max-cost`` can stop it), stores each episode as it ends and summarises them in
-plan order. So the records are the same whatever the executor, only the order of the lines of
+`concurrent.futures.Future`; the runner alone schedules (``jobs`` in flight, and for processes
+one more waiting behind each, so ``--max-cost`` can stop it; `blastradius.bench.backlog` says in
+what order), stores each episode as it ends and summarises them in plan order. So the records are the same whatever the executor, only the order of the lines of
 ``episodes.jsonl`` differs.
 
 * ``local``: ``jobs`` threads of this process (an LLM agent's time goes to waiting for its
   model, and the simulation is cheap); with ``jobs == 1`` the episode runs in the caller's own
   thread, so Ctrl-C reaches it at once.
-* ``process``: a pool of ``jobs`` fresh (spawned) processes, for agents that compute: each
-  resolves the families and agents of the config itself, once.
+* ``process``: ``jobs`` fresh (spawned) processes, for agents that compute: each resolves the
+  families and agents of the config itself, once, and plays a seed's episodes one after another
+  (it keeps the worlds it built).
 * ``ray``: one Ray task per episode, on ``ray.init()`` of this machine or of ``address`` (a
   cluster the user already runs, whose nodes have blastradius installed); the optional ``ray``
   extra.

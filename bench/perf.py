@@ -247,7 +247,7 @@ class HarnessCost(NamedTuple):
     with_agent_ratio: float  # the same, the careful agent deciding each action itself
 
 
-class _Replayer:
+class _RecordedAgent:
     """An agent that sends the actions it was given, in order: the harness's cost without any
     agent's own (the careful agent parses every observation)."""
 
@@ -296,7 +296,7 @@ def harness_cost(episodes: int, size: int, seed: int = 0, rounds: int = ROUNDS) 
             played = run_episode(spec, env.family, make_agent, size, 0, DEFAULT_STEP_TIMEOUT)
             middle = perf_counter_ns()
             actions = [step["action"] for step in played.trajectory["steps"]]
-            replayed = run_episode(spec, env.family, functools.partial(_Replayer, actions), size, 0,
+            replayed = run_episode(spec, env.family, functools.partial(_RecordedAgent, actions), size, 0,
                                    DEFAULT_STEP_TIMEOUT)
             replay_end = perf_counter_ns()
             env.reset(seed=spec.seed, options=options)

@@ -78,6 +78,6 @@ def test_the_harness_is_timed_on_the_very_episode_the_agent_played() -> None:
         spec = EpisodeSpec(family.id, family.default_difficulty, 4, 0, "careful")
         played = run_episode(spec, family, resolve_agent("careful", {}), 30, 0)
         actions = [step["action"] for step in played.trajectory["steps"]]
-        replayed = run_episode(spec, family, functools.partial(perf._Replayer, actions), 30, 0)
+        replayed = run_episode(spec, family, functools.partial(perf._RecordedAgent, actions), 30, 0)
         assert replayed.trajectory["steps"] == played.trajectory["steps"]
         assert replayed.record["score"] == played.record["score"]
